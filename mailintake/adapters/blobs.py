@@ -1,0 +1,48 @@
+"""Content-addressed storage of raw mail and attachments on disk (SPEC sections 5 and 11).
+
+Owns: `<root>/<kind>/<aa>/<bb>/<sha256>` files, written atomically (temp file,
+fsync, rename) so a crash never leaves half a file under a real name. Must not
+know what the bytes mean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class BlobStore:
+    """Files named by the SHA-256 of their content; writing the same bytes twice is a no-op."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, kind: str, sha256: str) -> Path:
+        return self.root / kind / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, kind: str, data: bytes) -> str:
+        """Store `data`; return its SHA-256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(kind, sha256)
+        if target.exists():
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return sha256
+
+    def get(self, kind: str, sha256: str) -> bytes:
+        return self.path(kind, sha256).read_bytes()
+
+    def has(self, kind: str, sha256: str) -> bool:
+        return self.path(kind, sha256).is_file()

@@ -1,0 +1,253 @@
+"""The database: sqlmodel tables, the engine, `transaction()` and the queries.
+
+Owns: how tickets, messages, attachments, history, the outbox, intake records
+and quarantined mail are stored, on SQLite (WAL) and PostgreSQL alike. All
+instants are stored as UTC and read back timezone-aware. Must not hold
+business rules: it stores what the services decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the column (SPEC section 4)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _when(**kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_type=sa.JSON)
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str | None = Field(default=None, unique=True, max_length=40)
+    status: str = Field(index=True, max_length=32)
+    client_email: str = Field(index=True, max_length=320)
+    client_name: str = Field(default="", max_length=320)
+    client_org: str = Field(default="", max_length=200)
+    language: str = Field(default="pl", max_length=8)
+    subject: str = Field(default="", max_length=998)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    clock_start: datetime | None = _when()
+    completion_due: datetime | None = _when()
+    attempts: int = 0
+    reminders_sent: int = 0
+    last_attempt_at: datetime | None = _when()
+    close_after: datetime | None = _when()
+    first_response_at: datetime | None = _when()
+    resolved_at: datetime | None = _when()
+    auto_close_at: datetime | None = _when()
+    closed_at: datetime | None = _when()
+    resolution: str | None = Field(default=None, max_length=32)
+    close_reason: str | None = Field(default=None, max_length=32)
+    awaiting_client: bool = False
+    awaiting_since: datetime | None = _when()
+    question_reminded_at: datetime | None = _when()
+    suspended: bool = False
+    sla_paused: list = _json(list)
+    eta: date | None = None
+    release_date: date | None = None
+    eta_accepted: bool = False
+    flagged: bool = False
+    flag_reason: str | None = Field(default=None, max_length=500)
+    fields: dict = _json(dict)
+    linked: list = _json(list)
+    survey_rating: int | None = None
+    survey_comment: str | None = None
+    survey_thanked: bool = False
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "message"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    direction: str = Field(max_length=3)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    in_reply_to: str | None = None
+    references: str | None = None
+    from_addr: str = Field(default="", max_length=320)
+    to_addrs: str = ""
+    subject: str = ""
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(default="client", max_length=32)
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    body_text: str = ""
+    own_text: str = ""
+
+
+class AttachmentRow(SQLModel, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    message_row_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    inline: bool = False
+
+
+class HistoryRow(SQLModel, table=True):
+    __tablename__ = "history"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime)
+    by: str = Field(default="system", max_length=320)
+    reason: str = ""
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    message_row_id: int | None = Field(default=None, foreign_key="message.id")
+    message_id: str = Field(max_length=998)
+    sender: str = Field(max_length=320)
+    recipients: list = _json(list)
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    kind: str = Field(max_length=32)
+    automatic: bool = True
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = _when()
+
+
+class IntakeRow(SQLModel, table=True):
+    """One row per distinct incoming message: the guard against a second effect (SPEC §5)."""
+
+    __tablename__ = "intake"
+    id: int | None = Field(default=None, primary_key=True)
+    raw_sha256: str = Field(unique=True, max_length=64)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    source_ref: str | None = Field(default=None, max_length=300)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    processed_at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str = Field(max_length=16)
+    ticket_key: str | None = Field(default=None, max_length=40)
+
+
+class QuarantineRow(SQLModel, table=True):
+    __tablename__ = "quarantine"
+    id: int | None = Field(default=None, primary_key=True)
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    source_ref: str | None = Field(default=None, max_length=300)
+    size: int = 0
+    reason: str = ""
+    at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime | None = _when()
+    status: str = Field(default="held", max_length=16)
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# -- queries ---------------------------------------------------------------
+
+
+def ticket_by_key(session: Session, key: str) -> Ticket | None:
+    return session.exec(select(Ticket).where(Ticket.key == key.upper())).first()
+
+
+def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Ticket | None:
+    """The ticket of the first of `message_ids` we know, nearest first."""
+    for mid in message_ids:
+        row = session.exec(
+            select(MessageRow).where(MessageRow.message_id == mid, MessageRow.ticket_id.is_not(None))
+        ).first()
+        if row is not None:
+            return session.get(Ticket, row.ticket_id)
+    return None
+
+
+def intake_by_hash(session: Session, sha256: str) -> IntakeRow | None:
+    return session.exec(select(IntakeRow).where(IntakeRow.raw_sha256 == sha256)).first()
+
+
+def intake_by_message_id(session: Session, message_id: str) -> IntakeRow | None:
+    return session.exec(select(IntakeRow).where(IntakeRow.message_id == message_id)).first()
+
+
+def messages_of(session: Session, ticket_id: int) -> list[MessageRow]:
+    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(MessageRow.id)
+    return list(session.exec(query))
+
+
+def attachments_of(session: Session, ticket_id: int) -> list[AttachmentRow]:
+    query = select(AttachmentRow).where(AttachmentRow.ticket_id == ticket_id)
+    return list(session.exec(query.order_by(AttachmentRow.id)))
+
+
+def history_of(session: Session, ticket_id: int) -> list[HistoryRow]:
+    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id).order_by(HistoryRow.id)
+    return list(session.exec(query))
+
+
+def tickets(session: Session, status: str | None = None) -> list[Ticket]:
+    query = select(Ticket).order_by(Ticket.id)
+    if status:
+        query = query.where(Ticket.status == status)
+    return list(session.exec(query))
+
+
+def automatic_mail_count(session: Session, recipient: str, since: datetime) -> int:
+    """Automatic mails queued for `recipient` since `since` (the per-sender cap, SPEC §5)."""
+    query = select(OutboxRow).where(OutboxRow.automatic, OutboxRow.created_at >= since)
+    return sum(1 for row in session.exec(query) if recipient in row.recipients)

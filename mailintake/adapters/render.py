@@ -1,0 +1,82 @@
+"""Notices from jinja2 templates (SPEC section 5: text and HTML, Polish or English).
+
+Owns: finding `templates/<name>.<lang>.j2` (falling back to Polish) and
+rendering its blocks `subject` (optional), `text` and `html` (optional: made
+from the text when a template has none). Must not decide what is sent to whom.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from mailintake.domain.status import Status
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer:
+    """Renders notice templates; `reload()` picks up edited files (SIGHUP)."""
+
+    def __init__(self, templates_dir: Path):
+        self.templates_dir = Path(templates_dir)
+        self.reload()
+
+    def reload(self) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=(), default_for_string=False, default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["status"] = lambda code: Status(code).display if code else ""
+
+    def render(self, name: str, lang: str, **context: Any) -> Rendered:
+        """Render notice `name` in `lang` (pl when that language has no template)."""
+        template = self._template(name, lang)
+        blocks = {}
+        for block in ("subject", "text", "html"):
+            if block in template.blocks:
+                ctx = template.new_context(dict(context, lang=lang))
+                blocks[block] = "".join(template.blocks[block](ctx))
+        text = blocks["text"].strip() + "\n"
+        html = blocks.get("html", "").strip() or text_to_html(text)
+        return Rendered(subject=" ".join(blocks.get("subject", "").split()), text=text, html=html)
+
+    def _template(self, name: str, lang: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(f"{name}.{lang}.j2")
+        except jinja2.TemplateNotFound:
+            return self.env.get_template(f"{name}.pl.j2")
+
+
+_URL = re.compile(r"(https?://[^\s<>\"]+|mailto:[^\s<>\"]+)")
+
+
+def text_to_html(text: str) -> str:
+    """A plain HTML rendering of a text notice: escaped paragraphs, live links."""
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", text.strip()):
+        escaped = htmllib.escape(para)
+        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+    body = "\n".join(paragraphs)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+        '<body style="font-family: Segoe UI, Arial, sans-serif; font-size: 14px;">\n'
+        f"{body}\n</body></html>\n"
+    )

@@ -1,0 +1,83 @@
+"""The composition root: settings in, a ready `App` out.
+
+Owns: the only place that picks concrete adapters (database engine, blob
+store, renderer, calendar, mailbox and mail transport). Services receive the
+`App` and never build adapters themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from mailintake.adapters import db, migrate
+from mailintake.adapters.blobs import BlobStore
+from mailintake.adapters.inbox import Inbox, open_inbox
+from mailintake.adapters.mailer import Mailer, open_mailer
+from mailintake.adapters.render import Renderer
+from mailintake.config import Settings
+from mailintake.domain.businessdays import BusinessCalendar
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: sa.Engine
+    blobs: BlobStore
+    renderer: Renderer
+    calendar: BusinessCalendar
+    clock: Callable[[], datetime] = utc_now
+    _mailer: Mailer | None = field(default=None, repr=False)
+
+    @property
+    def mailer(self) -> Mailer:
+        """The mail transport, connected on first use (the outbox is its only caller)."""
+        if self._mailer is None:
+            s = self.settings
+            self._mailer = open_mailer(s.smtp_url, user=s.smtp_user, password=s.smtp_password)
+        return self._mailer
+
+    def open_inbox(self) -> Inbox:
+        s = self.settings
+        return open_inbox(
+            s.inbox_url,
+            password=s.imap_password,
+            starttls=s.imap_starttls,
+            tls_verify=s.imap_tls_verify,
+            processed_folder=s.processed_folder,
+            quarantine_folder=s.quarantine_folder,
+            idle=s.imap_idle,
+        )
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+            self._mailer = None
+        self.engine.dispose()
+
+
+def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate_db: bool | None = None) -> App:
+    """Build the app; SQLite databases are migrated on the spot unless told otherwise."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    if migrate_db if migrate_db is not None else settings.is_sqlite:
+        migrate.upgrade(engine)
+    return App(
+        settings=settings,
+        engine=engine,
+        blobs=BlobStore(settings.state_dir / "blobs"),
+        renderer=Renderer(settings.templates_dir),
+        calendar=BusinessCalendar(
+            opens=settings.business_opens,
+            closes=settings.business_closes,
+            closures=settings.closures,
+        ),
+        clock=clock,
+    )

@@ -1,0 +1,248 @@
+"""The `mailintake` command (SPEC section 9): subcommand → one service call → exit code.
+
+Owns: argument parsing, output formats and exit codes; no business rules.
+Exit 0 on success; otherwise a one-line reason on stderr and non-zero (75,
+EX_TEMPFAIL, from `ingest` on a transient fault so an MTA retries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+
+from mailintake import log as logsetup
+from mailintake.bootstrap import App, build_app
+from mailintake.config import Settings, load_settings
+from mailintake.errors import ConfigError, MailintakeError, TransientError
+
+EX_TEMPFAIL = 75
+log = structlog.get_logger()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+        logsetup.configure(settings.log_format)
+        return args.func(args, settings)
+    except ConfigError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except (TransientError, sa.exc.OperationalError) as exc:
+        return fail(f"temporary failure: {_first_line(exc)}", EX_TEMPFAIL)
+    except MailintakeError as exc:
+        return fail(str(exc))
+
+
+def fail(reason: str, code: int = 1) -> int:
+    print(f"mailintake: {reason}", file=sys.stderr)
+    return code
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--now needs an offset, e.g. {value}+01:00")
+    return parsed.astimezone(UTC)
+
+
+def app_for(settings: Settings, now: datetime | None = None, migrate_db: bool | None = None) -> App:
+    if now is None:
+        return build_app(settings, migrate_db=migrate_db)
+    return build_app(settings, clock=lambda: now, migrate_db=migrate_db)
+
+
+# -- commands --------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake import daemon
+
+    if settings.staff_auth == "none" and settings.staff:
+        log.warning("config.staff_auth_none", hint="staff commands are trusted on the From address alone")
+    app = app_for(settings)
+    try:
+        if args.once:
+            result = daemon.run_once(app)
+            log.info("run.once_done", outcomes=result.outcomes, error=result.transient_error)
+            return fail(f"temporary failure: {result.transient_error}", EX_TEMPFAIL) if (
+                result.transient_error
+            ) else 0
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: app.renderer.reload())
+        daemon.run(app, stop)
+        return 0
+    finally:
+        app.close()
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import intake, outbox
+
+    app = app_for(settings)
+    sources = args.files or ["-"]
+    status = 0
+    try:
+        for name in sources:
+            try:
+                raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            except OSError as exc:
+                status = fail(f"{name}: {exc.strerror or exc}")
+                continue
+            try:
+                outcome = intake.handle_message(app, raw, source_ref=f"file:{name}")
+            except (TransientError, sa.exc.OperationalError, OSError) as exc:
+                return fail(f"temporary failure on {name}: {_first_line(exc)}", EX_TEMPFAIL)
+            if args.json:
+                print(json.dumps({"file": name, "outcome": outcome.outcome,
+                                  "ticket": outcome.ticket, "message_id": outcome.message_id},
+                                 ensure_ascii=False), flush=True)  # fmt: skip
+            else:
+                print(f"{name}: {outcome.outcome} {outcome.ticket or ''}".rstrip(), flush=True)
+        if not args.no_send:
+            outbox.flush(app)
+        return status
+    finally:
+        app.close()
+
+
+def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import views
+
+    app = app_for(settings)
+    try:
+        rows = views.list_tickets(app, args.status)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        missing = ",".join(row["missing"]) or "-"
+        print(f"{row['key']}  {row['status']:<20} {row['client_email']:<32} {missing:<28} {row['subject']}")
+    return 0
+
+
+def cmd_tickets_show(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import views
+
+    app = app_for(settings)
+    try:
+        detail = views.show_ticket(app, args.key)
+    finally:
+        app.close()
+    if detail is None:
+        return fail(f"no ticket {args.key}")
+    if args.json:
+        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        return 0
+    for key in ("key", "status", "client_email", "client_name", "subject", "created_at",
+                "missing", "attempts", "completion_due", "close_after", "auto_close_at",
+                "resolution", "close_reason"):  # fmt: skip
+        print(f"{key:>15}: {detail[key]}")
+    for code, value in detail["fields"].items():
+        print(f"{'field ' + code:>15}: {value}")
+    for h in detail["history"]:
+        print(f"{'history':>15}: {h['at']} {h['from']} → {h['to']} by {h['by']} ({h['reason']})")
+    for m in detail["messages"]:
+        print(f"{'message ' + m['direction']:>15}: {m['at']} {m['from']} {m['kind']}: {m['subject']}")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.adapters import db, migrate
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import outbox, sweeps
+
+    app = app_for(settings, args.now)
+    try:
+        counts = sweeps.run_sweeps(app, app.clock())
+        if not args.no_send:
+            outbox.flush(app)
+    finally:
+        app.close()
+    print(json.dumps(counts))
+    return 0
+
+
+def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
+    return fail(f"'{args.command}' is not available in this version")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailintake", description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", default=".env", help="settings file (default ./.env)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="the daemon: intake, outbox, deadline sweeps, digest")
+    p.add_argument("--once", action="store_true", help="one full pass, then exit")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="process raw messages from files or stdin")
+    p.add_argument("files", nargs="*", metavar="FILE", help="message files; - or none: stdin")
+    p.add_argument("--json", action="store_true", help="one JSON line per message")
+    p.add_argument("--no-send", action="store_true", help="queue answers without flushing the outbox")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sweep", help="run the deadline sweep once")
+    p.add_argument("--now", type=parse_now, help="as of this ISO-8601 instant")
+    p.add_argument("--no-send", action="store_true", help="queue mail without flushing the outbox")
+    p.set_defaults(func=cmd_sweep)
+
+    tickets = sub.add_parser("tickets", help="list and show tickets").add_subparsers(
+        dest="tickets_command", required=True
+    )
+    p = tickets.add_parser("list")
+    p.add_argument("--status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tickets_list)
+    p = tickets.add_parser("show")
+    p.add_argument("key")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tickets_show)
+
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    dbp.add_parser("upgrade", help="apply schema migrations").set_defaults(func=cmd_db_upgrade)
+
+    for name in ("report", "check", "quarantine"):
+        p = sub.add_parser(name)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_not_yet)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

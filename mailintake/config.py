@@ -1,0 +1,305 @@
+"""Settings: read once from the environment and a `.env` file, validated (SPEC section 10).
+
+Owns: the names, defaults and checks of every `MAILINTAKE_*` variable and of
+`config/clients.toml`. A bad value raises `ConfigError` naming the variable.
+Must not connect to anything; `bootstrap` turns settings into adapters.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from mailintake.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_templates_dir() -> Path:
+    """The shipped templates: inside the package when installed, else the checkout's."""
+    installed = PACKAGE_DIR / "templates"
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
+
+
+@dataclass(frozen=True)
+class SlaPlan:
+    """Targets in business hours (SPEC section 4)."""
+
+    name: str = "standard"
+    first_response_hours: float = 8.0
+    resolution_hours: float = 40.0
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client organisation from `clients.toml`."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+    language: str = "pl"
+    sla: SlaPlan = field(default_factory=SlaPlan)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Client organisations by mail domain, with the plan for everyone else."""
+
+    by_domain: Mapping[str, Client] = field(default_factory=dict)
+    default: Client = field(default_factory=lambda: Client(name=""))
+
+    def for_address(self, address: str | None) -> Client:
+        domain = (address or "").rpartition("@")[2].lower()
+        return self.by_domain.get(domain, self.default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    database_url: str
+    inbox_url: str
+    imap_password: str | None = None
+    imap_starttls: bool = False
+    imap_tls_verify: bool = True
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: float = 30.0
+    imap_idle: bool = True
+    smtp_url: str = ""
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    oauth2_provider: str | None = None
+    oauth2_tenant: str | None = None
+    oauth2_client_id: str | None = None
+    oauth2_client_secret: str | None = None
+    support_address: str = "support@log-systems.com"
+    staff: frozenset[str] = frozenset()
+    staff_auth: str = "none"
+    ticket_prefix: str = "LOG"
+    clients_file: Path = Path("config/clients.toml")
+    templates_dir: Path = field(default_factory=default_templates_dir)
+    max_message_mb: float = 50.0
+    autoreply_per_hour: int = 10
+    log_format: str = "auto"
+    metrics_address: str | None = None
+    business_opens: time = time(8)
+    business_closes: time = time(16)
+    closures: tuple[date, ...] = ()
+    digest_time: time = time(7, 30)
+    clients: Clients = field(default_factory=Clients)
+
+    @property
+    def max_message_bytes(self) -> int:
+        return int(self.max_message_mb * 1024 * 1024)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(
+    env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from `environ` (default `os.environ`) over the `.env` file."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return settings_from(values)
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    r = _Reader(env)
+    state_dir = Path(r.text("STATE_DIR", "./var")).expanduser()
+    clients_file = Path(r.text("CLIENTS_FILE", "config/clients.toml"))
+    settings = Settings(
+        state_dir=state_dir,
+        database_url=r.text("DATABASE_URL", f"sqlite:///{state_dir / 'mailintake.db'}"),
+        inbox_url=r.url("INBOX_URL", f"maildir://{state_dir / 'inbox'}", ("imap", "imaps", "maildir")),
+        imap_password=r.optional("IMAP_PASSWORD"),
+        imap_starttls=r.boolean("IMAP_STARTTLS", False),
+        imap_tls_verify=r.boolean("IMAP_TLS_VERIFY", True),
+        processed_folder=r.text("PROCESSED_FOLDER", "Processed"),
+        quarantine_folder=r.text("QUARANTINE_FOLDER", "Quarantine"),
+        poll_seconds=r.number("POLL_SECONDS", 30.0, minimum=0.1),
+        imap_idle=r.boolean("IMAP_IDLE", True),
+        smtp_url=r.url(
+            "SMTP_URL", f"file://{state_dir / 'outbox'}", ("smtp", "smtp+starttls", "smtps", "file")
+        ),
+        smtp_user=r.optional("SMTP_USER"),
+        smtp_password=r.optional("SMTP_PASSWORD"),
+        oauth2_provider=r.choice("OAUTH2_PROVIDER", None, ("microsoft", "google")),
+        oauth2_tenant=r.optional("OAUTH2_TENANT"),
+        oauth2_client_id=r.optional("OAUTH2_CLIENT_ID"),
+        oauth2_client_secret=r.optional("OAUTH2_CLIENT_SECRET"),
+        support_address=r.address("SUPPORT_ADDRESS", "support@log-systems.com"),
+        staff=frozenset(r.addresses("STAFF")),
+        staff_auth=r.staff_auth("STAFF_AUTH", "none"),
+        ticket_prefix=r.prefix("TICKET_PREFIX", "LOG"),
+        clients_file=clients_file,
+        templates_dir=Path(r.text("TEMPLATES_DIR", str(default_templates_dir()))),
+        max_message_mb=r.number("MAX_MESSAGE_MB", 50.0, minimum=0.001),
+        autoreply_per_hour=int(r.number("AUTOREPLY_PER_HOUR", 10, minimum=0)),
+        log_format=r.choice("LOG_FORMAT", "auto", ("auto", "json", "console")) or "auto",
+        metrics_address=r.optional("METRICS_ADDRESS"),
+        business_opens=r.clock("BUSINESS_OPENS", time(8)),
+        business_closes=r.clock("BUSINESS_CLOSES", time(16)),
+        closures=tuple(r.dates("CLOSURES")),
+        digest_time=r.clock("DIGEST_TIME", time(7, 30)),
+        clients=load_clients(clients_file),
+    )
+    if settings.business_closes <= settings.business_opens:
+        raise ConfigError("MAILINTAKE_BUSINESS_CLOSES must be later than MAILINTAKE_BUSINESS_OPENS")
+    if not settings.templates_dir.is_dir():
+        raise ConfigError(f"MAILINTAKE_TEMPLATES_DIR: no such directory: {settings.templates_dir}")
+    return settings
+
+
+class _Reader:
+    """Reads `MAILINTAKE_<NAME>` values and names the variable in every error."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self.env.get(f"MAILINTAKE_{name}", "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def fail(self, name: str, problem: str):
+        raise ConfigError(f"MAILINTAKE_{name}: {problem}")
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        self.fail(name, f"expected true or false, got {value!r}")
+
+    def number(self, name: str, default: float, minimum: float) -> float:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(name, f"expected a number, got {value!r}")
+        if number < minimum:
+            self.fail(name, f"must be at least {minimum:g}, got {value!r}")
+        return number
+
+    def choice(self, name: str, default: str | None, allowed: tuple[str, ...]) -> str | None:
+        value = self.optional(name)
+        if value is None:
+            return default
+        if value.lower() not in allowed:
+            self.fail(name, f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value.lower()
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        scheme = value.partition("://")[0].lower()
+        if "://" not in value or scheme not in schemes:
+            self.fail(name, f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return value
+
+    def address(self, name: str, default: str) -> str:
+        value = self.text(name, default).strip().lower()
+        if not _looks_like_address(value):
+            self.fail(name, f"not an e-mail address: {value!r}")
+        return value
+
+    def addresses(self, name: str) -> list[str]:
+        found = [a.strip().lower() for a in (self.optional(name) or "").split(",") if a.strip()]
+        for address in found:
+            if not _looks_like_address(address):
+                self.fail(name, f"not an e-mail address: {address!r}")
+        return found
+
+    def staff_auth(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if value in ("none", "exchange") or (value.startswith("authres:") and value[8:].strip()):
+            return value
+        self.fail(name, f"expected none, exchange or authres:<authserv-id>, got {value!r}")
+
+    def prefix(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not value.isalnum() or not value.isascii():
+            self.fail(name, f"expected letters and digits only, got {value!r}")
+        return value.upper()
+
+    def clock(self, name: str, default: time) -> time:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            self.fail(name, f"expected a time like 08:00, got {value!r}")
+
+    def dates(self, name: str) -> list[date]:
+        found = []
+        for item in (self.optional(name) or "").split(","):
+            if item.strip():
+                try:
+                    found.append(date.fromisoformat(item.strip()))
+                except ValueError:
+                    self.fail(name, f"expected dates like 2026-12-31, got {item.strip()!r}")
+        return found
+
+
+def _looks_like_address(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return bool(local and at and "." in domain and " " not in value)
+
+
+def load_clients(path: Path) -> Clients:
+    """Client organisations; a missing file means every client gets the default plan."""
+    if not path.is_file():
+        return Clients()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: {exc}") from exc
+    plans = {name: _plan(name, spec, path) for name, spec in data.get("sla", {}).items()}
+    plans.setdefault("standard", SlaPlan())
+    default = _client("", data.get("default", {}), plans, path)
+    by_domain: dict[str, Client] = {}
+    for name, spec in data.get("clients", {}).items():
+        client = _client(name, spec, plans, path)
+        for domain in client.domains:
+            by_domain[domain] = client
+    return Clients(by_domain=by_domain, default=default)
+
+
+def _plan(name: str, spec: Mapping, path: Path) -> SlaPlan:
+    try:
+        return SlaPlan(
+            name=name,
+            first_response_hours=float(spec.get("first_response_hours", 8)),
+            resolution_hours=float(spec.get("resolution_hours", 40)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: sla.{name}: {exc}") from exc
+
+
+def _client(name: str, spec: Mapping, plans: Mapping[str, SlaPlan], path: Path) -> Client:
+    plan_name = spec.get("sla", "standard")
+    if plan_name not in plans:
+        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: no SLA plan {plan_name!r}")
+    language = spec.get("language", "pl")
+    if language not in ("pl", "en"):
+        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: language must be pl or en")
+    domains = tuple(d.lower() for d in spec.get("domains", ()))
+    return Client(name=spec.get("name", name), domains=domains, language=language, sla=plans[plan_name])

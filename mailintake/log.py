@@ -1,0 +1,38 @@
+"""Structured logging setup (structlog).
+
+Owns: one call, `configure(fmt)`, that sends JSON lines to stdout (for
+journald) or readable console lines on a terminal. Events are named
+`area.what` (`message.processed`, `mail.sent`, `ticket.status_changed`) and
+carry the ticket key; secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure(fmt: str = "auto", level: int = logging.INFO) -> None:
+    """Configure structlog; `fmt` is json, console, or auto (console on a terminal)."""
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    renderer = (
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # stderr keeps stdout free for command output (`ingest --json`, reports);
+        # journald collects both.
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

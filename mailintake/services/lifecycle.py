@@ -1,0 +1,101 @@
+"""Use cases after the solution: the client's answer to a resolved ticket, closing, the survey.
+
+Owns: complaint / confirmation / comment on a `ROZWIAZANY` ticket (SPEC section
+5), closing a ticket with its notice and survey, and recording a survey answer
+(SPEC section 7). Runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from sqlmodel import Session
+
+from mailintake.adapters import db
+from mailintake.bootstrap import App
+from mailintake.domain import fields, mailrules
+from mailintake.domain.status import CloseReason, Status
+from mailintake.services import tickets as t
+from mailintake.services.outcome import Incoming, Outcome
+
+
+def client_reply_to_resolved(
+    session: Session, app: App, msg: Incoming, ticket: db.Ticket
+) -> Outcome:
+    """REKLAMACJA reopens to ANALIZA, POTWIERDZAM closes now, anything else is a comment."""
+    mail = msg.mail
+    t.store_inbound(session, app, ticket, mail, raw_sha256=msg.raw_sha256,
+                    at=msg.received_at, kind="client")  # fmt: skip
+    intent = mailrules.client_intent(mail.own_text, mail.subject)
+    by = mail.from_addr or ticket.client_email
+    if intent == "complaint":
+        t.change_status(session, ticket, Status.ANALIZA, by=by, reason="client complaint", now=msg.now)
+        ticket.auto_close_at = None
+        ticket.resolved_at = None
+        ticket.resolution = None
+        t.tell_staff_of_reply(session, app, msg, ticket)
+        return Outcome("updated", ticket.key, mail.message_id, "complaint")
+    if intent == "confirm":
+        close(session, app, ticket, CloseReason.RESOLVED, by=by, reason="client confirmed", now=msg.now)
+        return Outcome("updated", ticket.key, mail.message_id, "confirmed")
+    t.tell_staff_of_reply(session, app, msg, ticket)
+    return Outcome("updated", ticket.key, mail.message_id, "comment")
+
+
+def close(
+    session: Session, app: App, ticket: db.Ticket, reason: CloseReason, *, by: str, now: datetime,
+    text: str = "",
+) -> None:
+    """→ ZAMKNIETY with its reason; `resolved` sends the survey (SPEC section 7)."""
+    old = t.change_status(session, ticket, Status.ZAMKNIETY, by=by, reason=text or reason, now=now)
+    ticket.close_reason = reason
+    ticket.closed_at = now
+    ticket.auto_close_at = None
+    common = {"ticket": ticket, "to": [ticket.client_email], "now": now, "lang": ticket.language,
+              "auto_submitted": "auto-generated"}  # fmt: skip
+    if reason == CloseReason.RESOLVED:
+        t.queue_mail(session, app, template="survey", kind="survey", **common,
+                     links=survey_links(app, ticket))  # fmt: skip
+    elif reason == CloseReason.INCOMPLETE:
+        missing = t.field_labels(fields.missing(ticket.fields), ticket.language)
+        t.queue_mail(session, app, template="closed_incomplete", kind="closed", **common,
+                     missing=missing)  # fmt: skip
+    else:
+        t.queue_mail(session, app, template="status_changed", kind="status", **common,
+                     old_status=old, new_status=Status.ZAMKNIETY, staff_text=text,
+                     eta=None, release_date=None, resolution=None, ask_accept=False,
+                     auto_close_at="")  # fmt: skip
+
+
+def survey_links(app: App, ticket: db.Ticket) -> list[dict]:
+    """mailto: links that answer the survey with one click (SPEC section 7)."""
+    links = []
+    for rating in range(1, 6):
+        subject = quote(f"[{ticket.key}] Ocena {rating}")
+        links.append({"rating": rating, "url": f"mailto:{app.settings.support_address}?subject={subject}"})
+    return links
+
+
+def record_survey(
+    session: Session, app: App, msg: Incoming, ticket: db.Ticket
+) -> Outcome | None:
+    """A rating answer to a closed ticket is recorded once and thanked once; None if not one."""
+    if ticket.close_reason != CloseReason.RESOLVED:
+        return None
+    found = mailrules.survey_rating(msg.mail.subject, msg.mail.own_text)
+    if found is None:
+        return None
+    rating, comment = found
+    t.store_inbound(session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256,
+                    at=msg.received_at, kind="survey")  # fmt: skip
+    ticket.survey_rating = rating
+    ticket.survey_comment = comment or ticket.survey_comment
+    t.add_history(session, ticket, ticket.status, ticket.status, by=msg.mail.from_addr or "",
+                  reason=f"survey rating {rating}", now=msg.now)  # fmt: skip
+    if not ticket.survey_thanked and msg.classification.may_autoreply:
+        ticket.survey_thanked = True
+        t.queue_mail(session, app, ticket=ticket, to=[msg.mail.from_addr], template="survey_thanks",
+                     kind="survey_thanks", now=msg.now, lang=ticket.language,
+                     rating=rating)  # fmt: skip
+    return Outcome("survey", ticket.key, msg.mail.message_id)

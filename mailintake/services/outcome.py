@@ -1,0 +1,35 @@
+"""The values every intake route takes and gives: `Incoming` and `Outcome` (SPEC section 9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailintake.domain import mailrules
+from mailintake.domain.mail import ParsedMail
+
+OUTCOMES = (
+    "created", "updated", "note", "bounce", "ignored", "survey",
+    "command", "refused", "duplicate", "quarantined",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message (the `ingest --json` line)."""
+
+    outcome: str
+    ticket: str | None = None
+    message_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message on its way through the rules."""
+
+    mail: ParsedMail
+    raw_sha256: str
+    received_at: datetime
+    now: datetime
+    classification: mailrules.Classification

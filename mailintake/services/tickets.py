@@ -1,0 +1,293 @@
+"""Operations on one ticket shared by every use case: create, change status, store mail, queue notices.
+
+Owns: the writes that keep a ticket, its history, its messages and its outbox
+consistent inside the caller's transaction. Must not commit (the use case
+does) and must not send mail (the outbox does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlmodel import Session
+
+from mailintake.adapters import db, outmail
+from mailintake.bootstrap import App
+from mailintake.domain import deadlines, fields
+from mailintake.domain.mail import ParsedMail
+from mailintake.domain.status import Status, check_transition
+from mailintake.services.outcome import Incoming
+
+log = structlog.get_logger()
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def local_time(at: datetime | None) -> str:
+    """An instant as people in Warsaw read it: 2026-12-01 14:00."""
+    return at.astimezone(WARSAW).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def create_ticket(
+    session: Session, app: App, *, client_email: str, client_name: str, subject: str, now: datetime
+) -> db.Ticket:
+    """A new NOWY ticket with its key and completion clock (SPEC sections 4 and 5)."""
+    client = app.settings.clients.for_address(client_email)
+    clock_start = app.calendar.clock_start(now)
+    due = deadlines.completion_due(clock_start, app.calendar)
+    ticket = db.Ticket(
+        status=Status.NOWY,
+        client_email=client_email,
+        client_name=client_name,
+        client_org=client.name,
+        language=client.language,
+        subject=outmail.one_line(subject)[:998],
+        created_at=now,
+        updated_at=now,
+        clock_start=clock_start,
+        completion_due=due,
+        close_after=due,
+    )
+    session.add(ticket)
+    session.flush()  # the key is the row's number
+    ticket.key = f"{app.settings.ticket_prefix}-{ticket.id:06d}"
+    add_history(session, ticket, None, Status.NOWY, by=client_email, reason="registered", now=now)
+    return ticket
+
+
+def add_history(
+    session: Session,
+    ticket: db.Ticket,
+    from_status: str | None,
+    to_status: str | None,
+    *,
+    by: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    session.add(
+        db.HistoryRow(
+            ticket_id=ticket.id,
+            from_status=from_status,
+            to_status=to_status,
+            at=now,
+            by=by,
+            reason=reason,
+        )
+    )
+
+
+def change_status(
+    session: Session, ticket: db.Ticket, target: Status, *, by: str, reason: str, now: datetime
+) -> Status:
+    """Move the ticket (SPEC section 2) and record it; raises Refusal when not allowed."""
+    current = Status(ticket.status)
+    check_transition(current, target)
+    ticket.status = target
+    ticket.updated_at = now
+    add_history(session, ticket, current, target, by=by, reason=reason, now=now)
+    log.info("ticket.status_changed", ticket=ticket.key, old=current, new=target, by=by, reason=reason)
+    return current
+
+
+def add_link(ticket: db.Ticket, other_key: str) -> None:
+    if other_key not in ticket.linked:
+        ticket.linked = [*ticket.linked, other_key]
+
+
+def store_inbound(
+    session: Session,
+    app: App,
+    ticket: db.Ticket | None,
+    mail: ParsedMail,
+    *,
+    raw_sha256: str,
+    at: datetime,
+    kind: str,
+) -> db.MessageRow:
+    """Keep an incoming message and its attachments (content-addressed) on the ticket."""
+    row = db.MessageRow(
+        ticket_id=ticket.id if ticket else None,
+        direction="in",
+        message_id=mail.message_id,
+        in_reply_to=" ".join(mail.in_reply_to) or None,
+        references=" ".join(mail.references) or None,
+        from_addr=mail.from_addr or "",
+        to_addrs=", ".join(mail.to),
+        subject=mail.subject,
+        at=at,
+        kind=kind,
+        raw_sha256=raw_sha256,
+        body_text=mail.text,
+        own_text=mail.own_text,
+    )
+    session.add(row)
+    session.flush()
+    for attachment in mail.attachments:
+        sha256 = app.blobs.put("attachments", attachment.data)
+        session.add(
+            db.AttachmentRow(
+                ticket_id=row.ticket_id,
+                message_row_id=row.id,
+                filename=attachment.filename,
+                size=attachment.size,
+                sha256=sha256,
+                content_type=attachment.content_type,
+                inline=attachment.inline,
+            )
+        )
+    if ticket is not None:
+        ticket.updated_at = at
+    return row
+
+
+def our_lines(session: Session, ticket: db.Ticket) -> frozenset[str]:
+    """Normalised lines of everything we sent on the ticket: quoted back, they are not answers."""
+    lines: set[str] = set()
+    for row in db.messages_of(session, ticket.id):
+        if row.direction == "out":
+            lines.update(fields.normalize_line(line) for line in row.body_text.splitlines())
+    lines.discard("")
+    return frozenset(lines)
+
+
+def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
+    return {
+        "key": ticket.key,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "client_email": ticket.client_email,
+        "client_name": ticket.client_name,
+    }
+
+
+def field_labels(codes: Iterable[str], lang: str) -> list[str]:
+    return [fields.LABELS[code].get(lang, fields.LABELS[code]["pl"]) for code in codes]
+
+
+def thread_of(session: Session, ticket: db.Ticket) -> tuple[str | None, tuple[str, ...]]:
+    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
+    ids = [row.message_id for row in db.messages_of(session, ticket.id) if row.message_id]
+    return (ids[-1] if ids else None), tuple(ids)
+
+
+def queue_mail(
+    session: Session,
+    app: App,
+    *,
+    ticket: db.Ticket | None,
+    to: Sequence[str],
+    template: str,
+    kind: str,
+    now: datetime,
+    lang: str = "pl",
+    subject: str | None = None,
+    auto_submitted: str | None = "auto-replied",
+    automatic: bool = True,
+    **context: Any,
+) -> db.OutboxRow:
+    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
+    settings = app.settings
+    rendered = app.renderer.render(
+        template,
+        lang,
+        ticket=ticket_context(ticket) if ticket else None,
+        support_address=settings.support_address,
+        **context,
+    )
+    if subject is None:
+        subject = rendered.subject or f"[{ticket.key}] {ticket.subject}"
+    in_reply_to, references = thread_of(session, ticket) if ticket else (None, ())
+    domain = settings.support_address.rpartition("@")[2]
+    message_id = outmail.new_message_id(ticket.key if ticket else None, domain)
+    raw = outmail.compose(
+        outmail.Outgoing(
+            sender=settings.support_address,
+            to=tuple(to),
+            subject=subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            auto_submitted=auto_submitted,
+            date=now,
+        )
+    )
+    message = db.MessageRow(
+        ticket_id=ticket.id if ticket else None,
+        direction="out",
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=" ".join(references) or None,
+        from_addr=settings.support_address,
+        to_addrs=", ".join(to),
+        subject=outmail.one_line(subject),
+        at=now,
+        kind=kind,
+        body_text=rendered.text,
+    )
+    session.add(message)
+    session.flush()
+    row = db.OutboxRow(
+        ticket_id=message.ticket_id,
+        message_row_id=message.id,
+        message_id=message_id,
+        sender=settings.support_address,
+        recipients=list(to),
+        raw=raw,
+        kind=kind,
+        automatic=automatic,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def notify_staff(
+    session: Session,
+    app: App,
+    *,
+    subject: str,
+    title: str,
+    lines: Sequence[str] = (),
+    ticket: db.Ticket | None = None,
+    now: datetime,
+    kind: str = "staff_alert",
+) -> None:
+    """An alert or notice to every staff address; logged loudly when there is no staff."""
+    staff = sorted(app.settings.staff)
+    log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
+    if not staff:
+        return
+    queue_mail(
+        session,
+        app,
+        ticket=ticket,
+        to=staff,
+        template="staff_notice",
+        kind=kind,
+        now=now,
+        subject=subject,
+        auto_submitted="auto-generated",
+        title=title,
+        lines=list(lines),
+    )
+
+
+def tell_staff_of_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
+    """Staff learn of a client's message on a ticket they are working on."""
+    notify_staff(
+        session,
+        app,
+        subject=f"[{ticket.key}] Odpowiedź klienta / client replied: {ticket.subject}",
+        title=f"{msg.mail.from_addr} napisał(a) / wrote:",
+        lines=[msg.mail.own_text or msg.mail.text],
+        ticket=ticket,
+        now=msg.now,
+        kind="staff_comment",
+    )

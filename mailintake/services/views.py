@@ -1,0 +1,117 @@
+"""Read-only views of tickets: the `tickets list` / `tickets show` JSON of SPEC section 9.
+
+Owns: the exact JSON shape external tools rely on. Every key is always
+present; `null` where there is no value. Times are ISO-8601 with offset.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from mailintake.adapters import db
+from mailintake.bootstrap import App
+from mailintake.domain import fields
+
+LIST_FIELDS = ("logs", "screenshots")
+
+
+def iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_fields(ticket: db.Ticket) -> dict[str, Any]:
+    stored = ticket.fields or {}
+    return {
+        code: list(stored.get(code) or []) if code in LIST_FIELDS else stored.get(code)
+        for code in fields.FIELDS
+    }
+
+
+def ticket_summary(ticket: db.Ticket) -> dict[str, Any]:
+    return {
+        "key": ticket.key,
+        "status": ticket.status,
+        "client_email": ticket.client_email,
+        "subject": ticket.subject,
+        "created_at": iso(ticket.created_at),
+        "missing": fields.missing(ticket.fields or {}),
+    }
+
+
+def list_tickets(app: App, status: str | None = None) -> list[dict[str, Any]]:
+    with db.transaction(app.engine) as session:
+        return [ticket_summary(t) for t in db.tickets(session, status)]
+
+
+def show_ticket(app: App, key: str) -> dict[str, Any] | None:
+    with db.transaction(app.engine) as session:
+        ticket = db.ticket_by_key(session, key)
+        if ticket is None:
+            return None
+        return ticket_detail(session, ticket)
+
+
+def ticket_detail(session, ticket: db.Ticket) -> dict[str, Any]:
+    survey = (
+        {"rating": ticket.survey_rating, "comment": ticket.survey_comment}
+        if ticket.survey_rating is not None
+        else None
+    )
+    return {
+        **ticket_summary(ticket),
+        "client_name": ticket.client_name,
+        "client_org": ticket.client_org,
+        "language": ticket.language,
+        "fields": ticket_fields(ticket),
+        "attempts": ticket.attempts,
+        "completion_due": iso(ticket.completion_due),
+        "close_after": iso(ticket.close_after) if ticket.status == "NOWY" else None,
+        "auto_close_at": iso(ticket.auto_close_at),
+        "awaiting_client": ticket.awaiting_client,
+        "suspended": ticket.suspended,
+        "resolution": ticket.resolution,
+        "resolved_at": iso(ticket.resolved_at),
+        "closed_at": iso(ticket.closed_at),
+        "close_reason": ticket.close_reason,
+        "eta": iso(ticket.eta),
+        "release_date": iso(ticket.release_date),
+        "flagged": ticket.flagged,
+        "flag_reason": ticket.flag_reason,
+        "survey": survey,
+        "linked": list(ticket.linked or []),
+        "messages": [_message(m) for m in db.messages_of(session, ticket.id)],
+        "attachments": [_attachment(a) for a in db.attachments_of(session, ticket.id)],
+        "history": [_history(h) for h in db.history_of(session, ticket.id)],
+    }
+
+
+def _message(row: db.MessageRow) -> dict[str, Any]:
+    return {
+        "direction": row.direction,
+        "from": row.from_addr,
+        "to": row.to_addrs,
+        "subject": row.subject,
+        "message_id": row.message_id,
+        "at": iso(row.at),
+        "kind": row.kind,
+    }
+
+
+def _attachment(row: db.AttachmentRow) -> dict[str, Any]:
+    return {
+        "filename": row.filename,
+        "size": row.size,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+    }
+
+
+def _history(row: db.HistoryRow) -> dict[str, Any]:
+    return {
+        "from": row.from_status,
+        "to": row.to_status,
+        "at": iso(row.at),
+        "by": row.by,
+        "reason": row.reason,
+    }
