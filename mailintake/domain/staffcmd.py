@@ -1,0 +1,468 @@
+"""Staff commands in the subject and the staff sender check (SPEC section 6).
+
+Owns: reading a command tag (`[W TRAKCIE]`, `[fix 2026-12-15]`, `[DUPLIKAT LOG-000120]`,
+...) out of a subject into a `Command`, finding the ticket key `[LOG-000123]`, cleaning a
+subject of keys, tags and reply prefixes, and deciding whether a staff message really comes
+from our organisation (`verify_sender`). Pure: no I/O, no clock; it does not look up
+tickets, check transitions (see `domain.status`) or decide who is staff.
+
+Decisions worth knowing:
+
+- Ticket key: `[LOG-000123]` anywhere in the subject, case-insensitive, spaces inside the
+  brackets tolerated; `[LOG-123]` is read as `LOG-000123` (keys are `{prefix}-{n:06d}`,
+  SPEC section 5). A bare `LOG-000123` outside brackets is not a key.
+- Tags are matched case-, diacritics- and spacing-insensitively (`[w_trakcie]`,
+  `[ fix: 2026-12-15 ]`). Dates are `YYYY-MM-DD` or the Polish `DD.MM.YYYY`.
+- Unknown brackets: mail systems and clients put their own brackets in subjects
+  (`[EXTERNAL]`, `[SPAM]`, `[Ticket#123]`, `[PILNE]`, `[REKLAMACJA]`), and a staff reply
+  inherits them, so refusing every unknown bracket would make such tickets unanswerable.
+  A bracket is therefore refused as an "unknown tag" only when it looks like a mistyped
+  command: its first words are close to a tag (`[ROZWIAZNY]`, `[NOTKA]`, `[W TRAKICE]`)
+  or name a status (`[ZAMKNIĘTY]`, `[CZEKA NA POPRAWKĘ]`). A known tag with a bad
+  argument (`[POPRAWKA jutro]`, `[ZAMKNIJ teraz]`, `[DUPLIKAT]`) is always refused. Any
+  other bracket is ordinary subject text. A typo never silently becomes a relay to the
+  client, which matters most for `[NOTATKA]` (internal).
+- The same command written twice (a reply keeping the tag of the mail it answers) counts
+  once; two different commands are refused.
+- Sender check `authres:<id>`: only the topmost `Authentication-Results` header is read,
+  and it must carry our authserv-id. Our border MTA adds its header on top; anything below
+  may have come with the message and be forged (RFC 8601 section 7.2), and a run of
+  headers with our id is not safe either when the MTA does not strip look-alikes. An MTA
+  that writes several headers must write the one with the DMARC result last (OpenDMARC
+  does) or combine them. Alignment of a `dkim=pass` (`header.d`, else the domain of
+  `header.i`) or `spf=pass` (`smtp.mailfrom`) with the From domain: the same domain or a
+  parent of it (whose owner controls the child). A sibling or child domain, which may be
+  delegated to a mailing service, does not count; no public-suffix list is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parseaddr
+from enum import StrEnum
+
+import authres
+
+from mailintake.domain.status import CloseReason, Status
+from mailintake.errors import Refusal
+
+
+class Action(StrEnum):
+    ANALIZA = "ANALIZA"
+    W_TRAKCIE = "W_TRAKCIE"
+    POPRAWKA = "POPRAWKA"
+    PUBLIKACJA = "PUBLIKACJA"
+    ROZWIAZANY = "ROZWIAZANY"
+    OBEJSCIE = "OBEJSCIE"
+    PYTANIE = "PYTANIE"
+    NOTATKA = "NOTATKA"
+    KOMPLETNE = "KOMPLETNE"
+    ZAMKNIJ = "ZAMKNIJ"
+    DUPLIKAT = "DUPLIKAT"
+    PODZIEL = "PODZIEL"
+    REJESTRUJ = "REJESTRUJ"
+    RELAY = "RELAY"  # no tag: the staff reply is relayed to the client
+
+
+A = Action
+# SPEC section 6: the tags as people write them, Polish first; written without diacritics.
+PHRASES: dict[Action, tuple[str, str]] = {
+    A.ANALIZA: ("analiza", "analysis"),
+    A.W_TRAKCIE: ("w trakcie", "in progress"),
+    A.POPRAWKA: ("poprawka", "fix"),
+    A.PUBLIKACJA: ("publikacja", "release"),
+    A.ROZWIAZANY: ("rozwiązany", "resolved"),
+    A.OBEJSCIE: ("obejście", "workaround"),
+    A.PYTANIE: ("pytanie", "question"),
+    A.NOTATKA: ("notatka", "note"),
+    A.KOMPLETNE: ("kompletne", "complete"),
+    A.ZAMKNIJ: ("zamknij", "close"),
+    A.DUPLIKAT: ("duplikat", "duplicate"),
+    A.PODZIEL: ("podziel", "split"),
+    A.REJESTRUJ: ("rejestruj", "register"),
+}
+DATED = frozenset({A.POPRAWKA, A.PUBLIKACJA})  # the date is optional
+KEYED = frozenset({A.DUPLIKAT})  # the key is required
+TARGETS: dict[Action, tuple[Status, str | None]] = {
+    A.ANALIZA: (Status.ANALIZA, None),
+    A.W_TRAKCIE: (Status.W_TRAKCIE, None),
+    A.POPRAWKA: (Status.CZEKA_NA_POPRAWKE, None),
+    A.PUBLIKACJA: (Status.CZEKA_NA_PUBLIKACJE, None),
+    A.ROZWIAZANY: (Status.ROZWIAZANY, "full"),
+    A.OBEJSCIE: (Status.ROZWIAZANY, "workaround"),
+    A.KOMPLETNE: (Status.ANALIZA, None),
+    A.ZAMKNIJ: (Status.ZAMKNIETY, None),
+    A.DUPLIKAT: (Status.ZAMKNIETY, None),
+}
+CLOSE_REASONS = {A.ZAMKNIJ: CloseReason.STAFF, A.DUPLIKAT: CloseReason.DUPLICATE}
+# Status names people may type instead of the tag → the tag they meant.
+STATUS_WORDS = {
+    "zamkniety": "zamknij",
+    "zamkniete": "zamknij",
+    "closed": "close",
+    "fixed": "fix",
+    "czekanapoprawke": "poprawka",
+    "czekanapublikacje": "publikacja",
+}
+TYPO_CUTOFF = 0.8  # difflib ratio; keeps [EXTERNAL], [SPAM], [PILNE], [REKLAMACJA] out
+REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|odp|aw|antw|fwd?|pd|wg|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE
+)
+BRACKET = re.compile(r"\[([^\[\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One staff command read from a subject; `target_status`/`resolution` follow `action`."""
+
+    action: Action
+    date: dt.date | None = None  # ETA for POPRAWKA, release date for PUBLIKACJA
+    duplicate_of: str | None = None  # normalised key for DUPLIKAT, e.g. "LOG-000120"
+    target_status: Status | None = None
+    resolution: str | None = None  # "full" | "workaround" | None
+    tag: str = ""  # the tag as written, brackets included, for messages
+
+    def __post_init__(self) -> None:
+        target, resolution = TARGETS.get(self.action, (None, None))
+        if self.target_status is None:
+            object.__setattr__(self, "target_status", target)
+        if self.resolution is None:
+            object.__setattr__(self, "resolution", resolution)
+
+    @property
+    def close_reason(self) -> CloseReason | None:
+        """`staff` for ZAMKNIJ, `duplicate` for DUPLIKAT (SPEC section 2), else None."""
+        return CLOSE_REASONS.get(self.action)
+
+
+# --- subject tags -----------------------------------------------------------------------
+
+
+def parse_command(subject: str, *, prefix: str = "LOG") -> Command:
+    """The command in `subject`, `RELAY` when there is none; `Refusal` when it is unclear."""
+    commands: list[Command] = []
+    for written, inner in _brackets(subject):
+        if _key_in(inner, prefix) is None:
+            command = _read_tag(written, inner, prefix)
+            if command is not None and not any(_same(command, c) for c in commands):
+                commands.append(command)
+    if len(commands) > 1:
+        tags = ", ".join(c.tag for c in commands)
+        raise Refusal(
+            f"temat zawiera kilka poleceń ({tags}); dozwolone jest jedno "
+            f"(the subject carries several commands ({tags}); only one is allowed)"
+        )
+    return commands[0] if commands else Command(Action.RELAY)
+
+
+def find_ticket_key(subject: str, prefix: str = "LOG") -> str | None:
+    """The first `[LOG-000123]` in `subject`, normalised (`[log-123]` → `LOG-000123`)."""
+    for _written, inner in _brackets(subject):
+        key = _key_in(inner, prefix)
+        if key is not None:
+            return key
+    return None
+
+
+def strip_tags(subject: str, prefix: str = "LOG") -> str:
+    """`subject` without ticket keys, command tags and leading Re:/Odp:/AW:/Fwd:/PD: etc."""
+    kept = BRACKET.sub(lambda m: _kept_bracket(m, prefix), subject)
+    rest = " ".join(kept.split())
+    while (match := REPLY_PREFIX.match(rest)) is not None:
+        rest = rest[match.end() :]
+    return rest.strip()
+
+
+def _kept_bracket(match: re.Match[str], prefix: str) -> str:
+    inner = match.group(1)
+    if _key_in(inner, prefix) is not None or _match_phrase(_fold(inner)) is not None:
+        return " "
+    return match.group(0)
+
+
+def _brackets(subject: str) -> Iterator[tuple[str, str]]:
+    for match in BRACKET.finditer(subject):
+        yield match.group(0), match.group(1)
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics, spaces collapsed: ` Rozwiązany ` → `rozwiazany`."""
+    # ł has no Unicode decomposition, so NFKD alone would keep it.
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.split())
+
+
+def _key_in(inner: str, prefix: str) -> str | None:
+    match = re.fullmatch(rf"\s*{re.escape(prefix)}-(\d+)\s*", inner, re.IGNORECASE)
+    return _key(prefix, match.group(1)) if match else None
+
+
+def _key(prefix: str, digits: str) -> str:
+    return f"{prefix}-{int(digits):06d}"
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    # "w trakcie" also matches "wtrakcie", "w_trakcie", "w-trakcie".
+    words = r"[\s_-]*".join(re.escape(w) for w in _fold(phrase).split())
+    return re.compile(rf"{words}(?:[\s:=]+(?P<arg>.*?))?\s*")
+
+
+PATTERNS = [(action, _phrase_pattern(p)) for action, pair in PHRASES.items() for p in pair]
+# Each tag without spaces or diacritics ("wtrakcie") → as written in SPEC, for typo hints.
+SQUASHED = {"".join(_fold(p).split()): p for pair in PHRASES.values() for p in pair}
+
+
+def _match_phrase(folded: str) -> tuple[Action, str | None] | None:
+    for action, pattern in PATTERNS:
+        match = pattern.fullmatch(folded)
+        if match is not None:
+            return action, match.group("arg") or None
+    return None
+
+
+def _read_tag(written: str, inner: str, prefix: str) -> Command | None:
+    folded = _fold(inner)
+    found = _match_phrase(folded)
+    if found is None:
+        _refuse_if_mistyped(written, folded)
+        return None
+    action, argument = found
+    if action in DATED:
+        return Command(action, date=_date_argument(written, argument), tag=written)
+    if action in KEYED:
+        return Command(action, duplicate_of=_key_argument(written, argument, prefix), tag=written)
+    if argument is not None:
+        name = f"[{PHRASES[action][0].upper()}]"
+        raise Refusal(
+            f"tag {name} nie przyjmuje argumentu („{argument}” w {written}) "
+            f"(tag {name} takes no argument, got '{argument}' in {written})"
+        )
+    return Command(action, tag=written)
+
+
+def _same(one: Command, other: Command) -> bool:
+    return (one.action, one.date, one.duplicate_of) == (
+        other.action,
+        other.date,
+        other.duplicate_of,
+    )
+
+
+def _date_argument(written: str, argument: str | None) -> dt.date | None:
+    if argument is None:
+        return None
+    parsed = _parse_date(argument)
+    if parsed is None:
+        raise Refusal(
+            f"nieprawidłowa data „{argument}” w {written}; użyj RRRR-MM-DD lub DD.MM.RRRR "
+            f"(bad date '{argument}' in {written}; use YYYY-MM-DD or DD.MM.YYYY)"
+        )
+    return parsed
+
+
+def _parse_date(text: str) -> dt.date | None:
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    # Polish habit: 15.12.2026, sometimes followed by "r." (roku).
+    polish = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s*r\.?)?", text)
+    if iso is not None:
+        year, month, day = iso.groups()
+    elif polish is not None:
+        day, month, year = polish.groups()
+    else:
+        return None
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:  # 2026-13-45: well-shaped but no such day
+        return None
+
+
+def _key_argument(written: str, argument: str | None, prefix: str) -> str:
+    match = re.fullmatch(rf"{re.escape(prefix)}-(\d+)", argument or "", re.IGNORECASE)
+    if match is None:
+        example = _key(prefix, "120")
+        raise Refusal(
+            f"{written}: podaj numer zgłoszenia, np. [DUPLIKAT {example}] "
+            f"({written}: give the ticket key, e.g. [duplicate {example}])"
+        )
+    return _key(prefix, match.group(1))
+
+
+def _refuse_if_mistyped(written: str, folded: str) -> None:
+    """Refuse a bracket whose first words are close to a tag or name a status."""
+    words = re.findall(r"[a-z]+", folded)[:3]
+    for head in ("".join(words[:n]) for n in range(1, len(words) + 1)):
+        close = difflib.get_close_matches(head, list(SQUASHED), n=1, cutoff=TYPO_CUTOFF)
+        guess = SQUASHED[close[0]] if close else STATUS_WORDS.get(head)
+        if guess is not None:
+            raise Refusal(_unknown_tag(written, guess))
+
+
+def _unknown_tag(written: str, guess: str) -> str:
+    name = f"[{guess.upper()}]"
+    return (
+        f"nieznany tag {written} (czy chodziło o {name}?); znane tagi: {_tag_list()} "
+        f"(unknown tag {written} (did you mean {name}?); the known tags are listed above)"
+    )
+
+
+def _tag_list() -> str:
+    return ", ".join(f"[{pl.upper()}]/[{en}]" for pl, en in PHRASES.values())
+
+
+# --- sender check -----------------------------------------------------------------------
+
+
+class AuthKind(StrEnum):
+    NONE = "none"
+    EXCHANGE = "exchange"
+    AUTHRES = "authres"
+
+
+@dataclass(frozen=True)
+class AuthMode:
+    """How staff senders are verified (`MAILINTAKE_STAFF_AUTH`, SPEC section 6)."""
+
+    kind: AuthKind
+    authserv_id: str | None = None  # lower case; only for AUTHRES
+
+    def __str__(self) -> str:
+        return f"authres:{self.authserv_id}" if self.kind is AuthKind.AUTHRES else self.kind
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a staff message may run a command, and why (a short English phrase for logs)."""
+
+    trusted: bool
+    reason: str
+
+
+AUTHSERV_ID = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+
+def parse_auth_mode(value: str) -> AuthMode:
+    """`none`, `exchange` or `authres:<authserv-id>`; `ValueError` naming the variable."""
+    kind, colon, authserv_id = value.strip().partition(":")
+    kind, authserv_id = kind.strip().lower(), authserv_id.strip().lower()
+    if kind in (AuthKind.NONE, AuthKind.EXCHANGE) and not colon:
+        return AuthMode(AuthKind(kind))
+    if kind == AuthKind.AUTHRES and AUTHSERV_ID.fullmatch(authserv_id):
+        return AuthMode(AuthKind.AUTHRES, authserv_id)
+    raise ValueError(
+        f"MAILINTAKE_STAFF_AUTH must be 'none', 'exchange' or 'authres:<authserv-id>' "
+        f"(e.g. authres:mx.log-systems.com), got {value!r}"
+    )
+
+
+def verify_sender(mode: AuthMode, from_addr: str, headers: Mapping[str, Sequence[str]]) -> Verdict:
+    """May this staff message run a command? See the module docstring for the rules."""
+    if mode.kind is AuthKind.NONE:
+        return Verdict(True, "sender check off (MAILINTAKE_STAFF_AUTH=none)")
+    if mode.kind is AuthKind.EXCHANGE:
+        return _verify_exchange(headers)
+    return _verify_authres(mode.authserv_id or "", from_addr, headers)
+
+
+def _values(headers: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """Every value of header `name`, top first, whatever the case of the keys."""
+    found: list[str] = []
+    for key, values in headers.items():
+        if key.lower() == name:
+            found.extend([values] if isinstance(values, str) else values)
+    return found
+
+
+def _verify_exchange(headers: Mapping[str, Sequence[str]]) -> Verdict:
+    # Exchange removes this header from mail arriving from outside the organisation.
+    values = [v.strip() for v in _values(headers, "x-ms-exchange-organization-authas")]
+    if not values:
+        return Verdict(False, "no X-MS-Exchange-Organization-AuthAs (not from inside)")
+    odd = [v for v in values if v.lower() != "internal"]
+    if odd:
+        return Verdict(False, f"X-MS-Exchange-Organization-AuthAs is {odd[0]!r}, not Internal")
+    return Verdict(True, "X-MS-Exchange-Organization-AuthAs: Internal")
+
+
+def _verify_authres(
+    authserv_id: str, from_addr: str, headers: Mapping[str, Sequence[str]]
+) -> Verdict:
+    parsed = [_parse_ar(v) for v in _values(headers, "authentication-results")]
+    ours = [h for h in parsed if h is not None and h.authserv_id == authserv_id]
+    if not ours:
+        return Verdict(False, f"no Authentication-Results from {authserv_id}")
+    if parsed[0] is not ours[0]:
+        top = parsed[0].authserv_id if parsed[0] is not None else "an unreadable header"
+        return Verdict(
+            False, f"Authentication-Results from {authserv_id} is not topmost (top: {top})"
+        )
+    domain = _domain(parseaddr(from_addr)[1])
+    if not domain:
+        return Verdict(False, f"From address {from_addr!r} has no domain")
+    return _judge(ours[0].results, domain)
+
+
+def _parse_ar(value: str) -> authres.AuthenticationResultsHeader | None:
+    try:  # authres wants the value unfolded (RFC 5322 section 2.2.3)
+        return authres.parse_value(" ".join(value.split()))
+    except authres.AuthResError:  # e.g. Exchange's headers without an authserv-id
+        return None
+
+
+def _judge(results: Sequence[object], domain: str) -> Verdict:
+    """Trusted on the first aligned pass, DMARC before DKIM before SPF."""
+    notes: list[str] = []
+    for method in ("dmarc", "dkim", "spf"):
+        for result in results:
+            if getattr(result, "method", None) == method:
+                aligned, note = _weigh(result, domain)
+                if aligned:
+                    return Verdict(True, note)
+                notes.append(note)
+    return Verdict(False, "; ".join(notes) or f"no dmarc, dkim or spf result for {domain}")
+
+
+def _weigh(result: object, domain: str) -> tuple[bool, str]:
+    method, outcome = getattr(result, "method", ""), getattr(result, "result", "")
+    if outcome != "pass":
+        return False, f"{method}={outcome}"
+    if method == "dmarc":
+        # DMARC already checked alignment; header.from only guards against a mix-up.
+        shown = _domain(_prop(result, "header", "from")) or domain
+        return _noted(method, shown, shown == domain, domain)
+    if method == "dkim":
+        # A valid signature proves only its own d= domain (RFC 6376 section 3.5).
+        signer = _domain(_prop(result, "header", "d") or _prop(result, "header", "i"))
+    else:
+        signer = _domain(_prop(result, "smtp", "mailfrom"))
+    if not signer:
+        return False, f"{method}=pass without a domain"
+    return _noted(method, signer, _is_aligned(signer, domain), domain)
+
+
+def _noted(method: str, signer: str, aligned: bool, domain: str) -> tuple[bool, str]:
+    if aligned:
+        return True, f"{method}=pass for {signer}"
+    return False, f"{method}=pass for {signer}, not {domain}"
+
+
+def _is_aligned(signer: str, domain: str) -> bool:
+    """The From domain itself or a parent of it (`log-systems.com` for `pl.log-systems.com`)."""
+    return domain == signer or domain.endswith("." + signer)
+
+
+def _prop(result: object, ptype: str, name: str) -> str | None:
+    for prop in getattr(result, "properties", []):
+        if prop.type == ptype and prop.name == name:
+            return str(prop.value) if prop.value else None
+    return None
+
+
+def _domain(address: str | None) -> str:
+    """The domain of an address or bare domain, lower case, without a trailing dot."""
+    return (address or "").rpartition("@")[2].strip().strip(".").lower()
