@@ -48,7 +48,7 @@ def handle_message(
             seen = db.intake_by_hash(session, sha256)
             if seen is not None:
                 return Outcome("duplicate", seen.ticket_key, mail.message_id, "same bytes seen")
-            outcome = _handle(session, app, mail, sha256, received_at, now)
+            outcome = _handle(session, app, mail, raw, received_at, now)
             session.add(
                 db.IntakeRow(
                     raw_sha256=sha256,
@@ -76,7 +76,7 @@ def handle_message(
 
 
 def _handle(
-    session: Session, app: App, mail: ParsedMail, sha256: str, received_at: datetime, now: datetime
+    session: Session, app: App, mail: ParsedMail, raw: bytes, received_at: datetime, now: datetime
 ) -> Outcome:
     previous = mail.message_id and db.intake_by_message_id(session, mail.message_id)
     if previous:
@@ -84,7 +84,7 @@ def _handle(
     c = mailrules.classify(
         mail, support_address=app.settings.support_address, staff=app.settings.staff
     )
-    msg = Incoming(mail, sha256, received_at, now, c)
+    msg = Incoming(mail, raw, hashlib.sha256(raw).hexdigest(), received_at, now, c)
     handler = ROUTES.get(c.kind, handle_client)
     return handler(session, app, msg)
 
@@ -332,7 +332,7 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
 
 def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
     """A delivery-status report marks our message failed and flags its ticket (SPEC section 5)."""
-    bounce = mailrules.parse_bounce(msg.mail)
+    bounce = mailrules.parse_bounce(msg.mail, msg.raw)
     ticket = None
     original = bounce.original_message_id if bounce else None
     if original:

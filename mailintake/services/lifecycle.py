@@ -1,8 +1,10 @@
-"""Use cases after the solution: the client's answer to a resolved ticket, closing, the survey.
+"""Use cases of the procedure's later clocks: questions, the solution, closing, the survey.
 
-Owns: complaint / confirmation / comment on a `ROZWIAZANY` ticket (SPEC section
-5), closing a ticket with its notice and survey, and recording a survey answer
-(SPEC section 7). Runs inside the caller's transaction.
+Owns: asking the client a question (awaiting client, SLA paused, SPEC section 4),
+resolving a ticket (`auto_close_at`), complaint / confirmation / comment on a
+`ROZWIAZANY` ticket (SPEC section 5), closing a ticket with its notice and
+survey, and recording a survey answer (SPEC section 7). Runs inside the
+caller's transaction; must not commit or send (the outbox sends).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.bootstrap import App
-from mailintake.domain import fields, mailrules
+from mailintake.domain import deadlines, fields, mailrules
 from mailintake.domain.status import CloseReason, Status
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
@@ -37,7 +39,7 @@ def client_reply_to_resolved(
         t.tell_staff_of_reply(session, app, msg, ticket)
         return Outcome("updated", ticket.key, mail.message_id, "complaint")
     if intent == "confirm":
-        close(session, app, ticket, CloseReason.RESOLVED, by=by, reason="client confirmed", now=msg.now)
+        close(session, app, ticket, CloseReason.RESOLVED, by=by, text="client confirmed", now=msg.now)
         return Outcome("updated", ticket.key, mail.message_id, "confirmed")
     t.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id, "comment")
@@ -99,3 +101,71 @@ def record_survey(
                      kind="survey_thanks", now=msg.now, lang=ticket.language,
                      rating=rating)  # fmt: skip
     return Outcome("survey", ticket.key, msg.mail.message_id)
+
+
+def ask_question(
+    session: Session, app: App, ticket: db.Ticket, *, by: str, text: str, now: datetime
+) -> db.OutboxRow:
+    """Mail the client a question; the ticket awaits the client and its SLA clock stops (SPEC §4).
+
+    A second question while one is open restarts the reminder clock but keeps
+    the one open pause: the SLA clock has been stopped since the first.
+    """
+    paused = [list(p) for p in ticket.sla_paused or []]
+    if not paused or paused[-1][1] is not None:
+        paused.append([now.isoformat(), None])
+    ticket.sla_paused = paused
+    ticket.awaiting_client = True
+    ticket.awaiting_since = now
+    ticket.question_reminded_at = None
+    ticket.suspended = False
+    ticket.first_response_at = ticket.first_response_at or now
+    ticket.updated_at = now
+    t.add_history(session, ticket, ticket.status, ticket.status, by=by,
+                  reason="question to the client; awaiting the client", now=now)  # fmt: skip
+    # A person wrote it: no Auto-Submitted, and it does not count against the auto-reply cap.
+    return t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email], template="message",
+                        kind="question", now=now, lang=ticket.language, auto_submitted=None,
+                        automatic=False, question=True, staff_text=text)  # fmt: skip
+
+
+def resolve(
+    session: Session,
+    app: App,
+    ticket: db.Ticket,
+    *,
+    by: str,
+    resolution: str,
+    text: str,
+    now: datetime,
+) -> db.OutboxRow:
+    """→ ROZWIAZANY (`full` or `workaround`), auto-close in 72 h, the solution to the client.
+
+    Raises `Refusal` when the status machine forbids it (SPEC section 2). An
+    open question is settled by the solution: the SLA pause ends now.
+    """
+    old = t.change_status(session, ticket, Status.ROZWIAZANY, by=by,
+                          reason=f"resolved ({resolution})", now=now)  # fmt: skip
+    ticket.resolution = resolution
+    ticket.resolved_at = now
+    ticket.auto_close_at = deadlines.auto_close_at(now)
+    ticket.first_response_at = ticket.first_response_at or now
+    end_question(ticket, now)
+    return t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                        template="status_changed", kind="status", now=now, lang=ticket.language,
+                        auto_submitted="auto-generated", old_status=old,
+                        new_status=Status.ROZWIAZANY, staff_text=text, resolution=resolution,
+                        auto_close_at=t.local_time(ticket.auto_close_at), eta=None,
+                        release_date=None, ask_accept=False)  # fmt: skip
+
+
+def end_question(ticket: db.Ticket, now: datetime) -> None:
+    """The ticket no longer awaits the client: close the open SLA pause, clear the flags."""
+    paused = [list(p) for p in ticket.sla_paused or []]
+    if paused and paused[-1][1] is None:
+        paused[-1][1] = now.isoformat()
+    ticket.sla_paused = paused
+    ticket.awaiting_client = False
+    ticket.awaiting_since = None
+    ticket.question_reminded_at = None
+    ticket.suspended = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from mailintake.domain import mailrules
@@ -29,6 +29,7 @@ class Incoming:
     """One message on its way through the rules."""
 
     mail: ParsedMail
+    raw: bytes = field(repr=False)
     raw_sha256: str
     received_at: datetime
     now: datetime
