@@ -63,7 +63,9 @@ class App:
         self.engine.dispose()
 
 
-def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate_db: bool | None = None) -> App:
+def build_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate_db: bool | None = None
+) -> App:
     """Build the app; SQLite databases are migrated on the spot unless told otherwise."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.database_url)

@@ -79,15 +79,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake import daemon
 
     if settings.staff_auth == "none" and settings.staff:
-        log.warning("config.staff_auth_none", hint="staff commands are trusted on the From address alone")
+        log.warning(
+            "config.staff_auth_none", hint="staff commands are trusted on the From address alone"
+        )
     app = app_for(settings)
     try:
         if args.once:
             result = daemon.run_once(app)
             log.info("run.once_done", outcomes=result.outcomes, error=result.transient_error)
-            return fail(f"temporary failure: {result.transient_error}", EX_TEMPFAIL) if (
-                result.transient_error
-            ) else 0
+            return (
+                fail(f"temporary failure: {result.transient_error}", EX_TEMPFAIL)
+                if (result.transient_error)
+                else 0
+            )
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -116,9 +120,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             except (TransientError, sa.exc.OperationalError, OSError) as exc:
                 return fail(f"temporary failure on {name}: {_first_line(exc)}", EX_TEMPFAIL)
             if args.json:
-                print(json.dumps({"file": name, "outcome": outcome.outcome,
-                                  "ticket": outcome.ticket, "message_id": outcome.message_id},
-                                 ensure_ascii=False), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "file": name,
+                            "outcome": outcome.outcome,
+                            "ticket": outcome.ticket,
+                            "message_id": outcome.message_id,
+                        },
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
             else:
                 print(f"{name}: {outcome.outcome} {outcome.ticket or ''}".rstrip(), flush=True)
         if not args.no_send:
@@ -141,7 +154,9 @@ def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in rows:
         missing = ",".join(row["missing"]) or "-"
-        print(f"{row['key']}  {row['status']:<20} {row['client_email']:<32} {missing:<28} {row['subject']}")
+        print(
+            f"{row['key']}  {row['status']:<20} {row['client_email']:<32} {missing:<28} {row['subject']}"
+        )
     return 0
 
 
@@ -158,16 +173,30 @@ def cmd_tickets_show(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(detail, ensure_ascii=False, indent=2))
         return 0
-    for key in ("key", "status", "client_email", "client_name", "subject", "created_at",
-                "missing", "attempts", "completion_due", "close_after", "auto_close_at",
-                "resolution", "close_reason"):  # fmt: skip
+    for key in (
+        "key",
+        "status",
+        "client_email",
+        "client_name",
+        "subject",
+        "created_at",
+        "missing",
+        "attempts",
+        "completion_due",
+        "close_after",
+        "auto_close_at",
+        "resolution",
+        "close_reason",
+    ):
         print(f"{key:>15}: {detail[key]}")
     for code, value in detail["fields"].items():
         print(f"{'field ' + code:>15}: {value}")
     for h in detail["history"]:
         print(f"{'history':>15}: {h['at']} {h['from']} → {h['to']} by {h['by']} ({h['reason']})")
     for m in detail["messages"]:
-        print(f"{'message ' + m['direction']:>15}: {m['at']} {m['from']} {m['kind']}: {m['subject']}")
+        print(
+            f"{'message ' + m['direction']:>15}: {m['at']} {m['from']} {m['kind']}: {m['subject']}"
+        )
     return 0
 
 
@@ -198,8 +227,113 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
-    return fail(f"'{args.command}' is not available in this version")
+def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import quarantine
+
+    app = app_for(settings)
+    try:
+        rows = quarantine.list_held(app, include_done=args.all)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"#{row['id']:<5} {row['at'][:19]}  {row['size']:>10} B  {row['status']:<8} {row['reason']}"
+        )
+    if not rows:
+        print("quarantine is empty")
+    return 0
+
+
+def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import outbox, quarantine
+
+    app = app_for(settings)
+    status = 0
+    try:
+        for quarantine_id in args.ids:
+            try:
+                outcome = quarantine.retry(app, quarantine_id)
+            except MailintakeError as exc:
+                status = fail(f"#{quarantine_id}: {exc}")
+                continue
+            print(f"#{quarantine_id}: {outcome.outcome} {outcome.ticket or ''}".rstrip())
+            if outcome.outcome == "quarantined":
+                status = 1
+        outbox.flush(app)
+    finally:
+        app.close()
+    return status
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """One line per check, OK or the precise reason; non-zero when any fails."""
+    from mailintake.adapters import db, migrate
+    from mailintake.adapters.inbox import open_inbox
+    from mailintake.adapters.mailer import open_mailer
+
+    print("OK   configuration")
+
+    def database() -> str:
+        engine = db.make_engine(settings.database_url)
+        try:
+            pending = migrate.pending(engine)
+        finally:
+            engine.dispose()
+        if pending:
+            raise MailintakeError(
+                f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)"
+            )
+        return "database"
+
+    def mailbox() -> str:
+        inbox = open_inbox(
+            settings.inbox_url,
+            password=settings.imap_password,
+            starttls=settings.imap_starttls,
+            tls_verify=settings.imap_tls_verify,
+            processed_folder=settings.processed_folder,
+            quarantine_folder=settings.quarantine_folder,
+            idle=settings.imap_idle,
+        )
+        try:
+            inbox.check()
+        finally:
+            inbox.close()
+        return "mailbox"
+
+    def smtp() -> str:
+        mailer = open_mailer(
+            settings.smtp_url, user=settings.smtp_user, password=settings.smtp_password
+        )
+        try:
+            mailer.check()
+        finally:
+            mailer.close()
+        return "smtp"
+
+    failed = 0
+    for name, probe in (("database", database), ("mailbox", mailbox), ("smtp", smtp)):
+        try:
+            probe()
+            print(f"OK   {name}")
+        except Exception as exc:  # every failure is reported, none stops the other checks
+            failed += 1
+            print(f"FAIL {name}: {_first_line(exc)}")
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from mailintake.services import reports
+
+    app = app_for(settings, args.now)
+    try:
+        print(reports.render(app, args.which, args.format, app.clock()), end="")
+    finally:
+        app.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="process raw messages from files or stdin")
     p.add_argument("files", nargs="*", metavar="FILE", help="message files; - or none: stdin")
     p.add_argument("--json", action="store_true", help="one JSON line per message")
-    p.add_argument("--no-send", action="store_true", help="queue answers without flushing the outbox")
+    p.add_argument(
+        "--no-send", action="store_true", help="queue answers without flushing the outbox"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sweep", help="run the deadline sweep once")
@@ -234,13 +370,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tickets_show)
 
-    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
     dbp.add_parser("upgrade", help="apply schema migrations").set_defaults(func=cmd_db_upgrade)
 
-    for name in ("report", "check", "quarantine"):
-        p = sub.add_parser(name)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=cmd_not_yet)
+    p = sub.add_parser("report", help="the R-1, R-2 and R-3 queues")
+    p.add_argument("which", choices=("r1", "r2", "r3"))
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--now", type=parse_now, help="as of this ISO-8601 instant")
+    p.set_defaults(func=cmd_report)
+
+    quarantine = sub.add_parser("quarantine", help="what could not be handled").add_subparsers(
+        dest="quarantine_command", required=True
+    )
+    p = quarantine.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--all", action="store_true", help="also retried and released entries")
+    p.set_defaults(func=cmd_quarantine_list)
+    p = quarantine.add_parser("retry")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p.set_defaults(func=cmd_quarantine_retry)
+
+    sub.add_parser(
+        "check", help="validate configuration, connect to mailbox, SMTP and database"
+    ).set_defaults(func=cmd_check)
     return parser
 
 

@@ -120,7 +120,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     settings = Settings(
         state_dir=state_dir,
         database_url=r.text("DATABASE_URL", f"sqlite:///{state_dir / 'mailintake.db'}"),
-        inbox_url=r.url("INBOX_URL", f"maildir://{state_dir / 'inbox'}", ("imap", "imaps", "maildir")),
+        inbox_url=r.url(
+            "INBOX_URL", f"maildir://{state_dir / 'inbox'}", ("imap", "imaps", "maildir")
+        ),
         imap_password=r.optional("IMAP_PASSWORD"),
         imap_starttls=r.boolean("IMAP_STARTTLS", False),
         imap_tls_verify=r.boolean("IMAP_TLS_VERIFY", True),
@@ -211,7 +213,9 @@ class _Reader:
         value = self.text(name, default)
         scheme = value.partition("://")[0].lower()
         if "://" not in value or scheme not in schemes:
-            self.fail(name, f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+            self.fail(
+                name, f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
         return value
 
     def address(self, name: str, default: str) -> str:
@@ -297,9 +301,15 @@ def _plan(name: str, spec: Mapping, path: Path) -> SlaPlan:
 def _client(name: str, spec: Mapping, plans: Mapping[str, SlaPlan], path: Path) -> Client:
     plan_name = spec.get("sla", "standard")
     if plan_name not in plans:
-        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: no SLA plan {plan_name!r}")
+        raise ConfigError(
+            f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: no SLA plan {plan_name!r}"
+        )
     language = spec.get("language", "pl")
     if language not in ("pl", "en"):
-        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: language must be pl or en")
+        raise ConfigError(
+            f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: language must be pl or en"
+        )
     domains = tuple(d.lower() for d in spec.get("domains", ()))
-    return Client(name=spec.get("name", name), domains=domains, language=language, sla=plans[plan_name])
+    return Client(
+        name=spec.get("name", name), domains=domains, language=language, sla=plans[plan_name]
+    )

@@ -64,12 +64,15 @@ def _handle_item(app: App, item) -> intake.Outcome:
     if item.raw is None:
         return intake.quarantine_unread(app, item.size, item.ref, item.received_at)
     try:
-        return intake.handle_message(app, item.raw, received_at=item.received_at, source_ref=item.ref)
+        return intake.handle_message(
+            app, item.raw, received_at=item.received_at, source_ref=item.ref
+        )
     except (TransientError, sa.exc.OperationalError):
         raise  # the message stays in the inbox; the whole pass is retried later
     except Exception as exc:  # one bad message must not stop the rest (STYLE: Mailman runner)
         log.exception("message.failed", source=item.ref)
-        return intake.quarantine(app, item.raw, f"{type(exc).__name__}: {exc}", item.ref)
+        reason = f"{type(exc).__name__}: {exc}"
+        return intake.quarantine(app, item.raw, reason, item.ref, item.received_at)
 
 
 def run_once(app: App) -> PassResult:
@@ -99,12 +102,18 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
 def make_scheduler(app: App) -> schedule.Scheduler:
     scheduler = schedule.Scheduler()
     scheduler.every(1).minutes.do(guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock())))
-    scheduler.every(1).minutes.do(guarded("digest", lambda: sweeps.send_digest_if_due(app, app.clock())))
+    scheduler.every(1).minutes.do(
+        guarded("digest", lambda: sweeps.send_digest_if_due(app, app.clock()))
+    )
     return scheduler
 
 
-def run(app: App, stop: threading.Event, on_ready: Callable[[], None] | None = None,
-        on_tick: Callable[[], None] | None = None) -> None:  # fmt: skip
+def run(
+    app: App,
+    stop: threading.Event,
+    on_ready: Callable[[], None] | None = None,
+    on_tick: Callable[[], None] | None = None,
+) -> None:
     """Run until `stop` is set; transient faults are retried with exponential backoff and jitter."""
     scheduler = make_scheduler(app)
     inbox: Inbox | None = None
@@ -130,8 +139,10 @@ def run(app: App, stop: threading.Event, on_ready: Callable[[], None] | None = N
                 inbox.wait(min(app.settings.poll_seconds, 30.0), stop)
         except (TransientError, OSError, sa.exc.OperationalError) as exc:
             failures += 1
-            delay = min(2 ** failures, 300) * random.uniform(0.5, 1.0)
-            log.warning("daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1))
+            delay = min(2**failures, 300) * random.uniform(0.5, 1.0)
+            log.warning(
+                "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
+            )
             inbox = _close(inbox)
             stop.wait(delay)
     _close(inbox)

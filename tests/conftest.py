@@ -1,10 +1,8 @@
 """Shared pytest fixtures: the real servers live in tests/servers.py and are registered here."""
 
-pytest_plugins = ["tests.servers"]
-
 import pytest
 
-from tests.apps import make_app, make_settings  # noqa: E402,F401
+pytest_plugins = ["tests.servers"]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

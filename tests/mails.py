@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, format_datetime
-from datetime import UTC, datetime
+from email.utils import format_datetime, formataddr
 
 SAMPLE_LOG = b"2026-11-26 10:00:01 ERROR ReportService: NullReferenceException\r\n" * 20
 

@@ -210,7 +210,9 @@ def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Tic
     """The ticket of the first of `message_ids` we know, nearest first."""
     for mid in message_ids:
         row = session.exec(
-            select(MessageRow).where(MessageRow.message_id == mid, MessageRow.ticket_id.is_not(None))
+            select(MessageRow).where(
+                MessageRow.message_id == mid, MessageRow.ticket_id.is_not(None)
+            )
         ).first()
         if row is not None:
             return session.get(Ticket, row.ticket_id)

@@ -29,6 +29,7 @@ from mailintake.services.outcome import Incoming, Outcome
 
 log = structlog.get_logger()
 
+
 def handle_message(
     app: App, raw: bytes, *, received_at: datetime | None = None, source_ref: str | None = None
 ) -> Outcome:
@@ -37,11 +38,12 @@ def handle_message(
     received_at = received_at or now
     sha256 = hashlib.sha256(raw).hexdigest()
     if len(raw) > app.settings.max_message_bytes:
-        return quarantine(app, raw, f"message over {app.settings.max_message_mb:g} MB", source_ref)
+        reason = f"message over {app.settings.max_message_mb:g} MB"
+        return quarantine(app, raw, reason, source_ref, received_at)
     try:
         mail = parse(raw)
     except UnparseableMail as exc:
-        return quarantine(app, raw, f"cannot be parsed: {exc}", source_ref)
+        return quarantine(app, raw, f"cannot be parsed: {exc}", source_ref, received_at)
     app.blobs.put("raw", raw)
     try:
         with db.transaction(app.engine) as session:
@@ -89,13 +91,20 @@ def _handle(
     return handler(session, app, msg)
 
 
-def quarantine(app: App, raw: bytes, reason: str, source_ref: str | None) -> Outcome:
+def quarantine(
+    app: App, raw: bytes, reason: str, source_ref: str | None, received_at: datetime | None = None
+) -> Outcome:
     """Keep the raw message aside and alert staff (SPEC section 5); the caller moves it."""
     now = app.clock()
     sha256 = app.blobs.put("raw", raw)
     with db.transaction(app.engine) as session:
         row = db.QuarantineRow(
-            raw_sha256=sha256, source_ref=source_ref, size=len(raw), reason=reason, at=now
+            raw_sha256=sha256,
+            source_ref=source_ref,
+            size=len(raw),
+            reason=reason,
+            at=now,
+            received_at=received_at,
         )
         session.add(row)
         session.flush()
@@ -120,16 +129,19 @@ def quarantine_unread(app: App, size: int, source_ref: str, received_at: datetim
     now = app.clock()
     reason = f"message over {app.settings.max_message_mb:g} MB ({size} B), not read"
     with db.transaction(app.engine) as session:
-        row = db.QuarantineRow(source_ref=source_ref, size=size, reason=reason, at=now,
-                               received_at=received_at)  # fmt: skip
+        row = db.QuarantineRow(
+            source_ref=source_ref, size=size, reason=reason, at=now, received_at=received_at
+        )
         session.add(row)
         session.flush()
         t.notify_staff(
-            session, app, now=now,
+            session,
+            app,
+            now=now,
             subject=f"[mailintake] Wiadomość w kwarantannie / message quarantined #{row.id}",
             title="Wiadomość jest za duża; przeniesiono ją do folderu kwarantanny.",
             lines=[f"Powód / reason: {reason}", f"Skrzynka / mailbox ref: {source_ref}"],
-        )  # fmt: skip
+        )
     log.error("message.quarantined", reason=reason, source=source_ref)
     return Outcome("quarantined", None, None, reason)
 
@@ -156,7 +168,9 @@ def _ticket_from_our_ids(session: Session, app: App, ids: tuple[str, ...]) -> db
     for mid in ids:
         local, _, mid_domain = mid.partition("@")
         if mid_domain.lower() == domain:
-            key = staffcmd.find_ticket_key(f"[{local.partition('.')[0]}]", app.settings.ticket_prefix)
+            key = staffcmd.find_ticket_key(
+                f"[{local.partition('.')[0]}]", app.settings.ticket_prefix
+            )
             if key and (ticket := db.ticket_by_key(session, key)):
                 return ticket
     return None
@@ -242,11 +256,19 @@ def _after_client_data(session: Session, app: App, msg: Incoming, ticket: db.Tic
             session, ticket, Status.ANALIZA, by="system", reason="data complete", now=msg.now
         )
         _auto_reply(
-            session, app, msg, ticket, "confirmation",
-            received=t.field_labels([c for c in fields.FIELDS if c in ticket.fields], ticket.language),
-        )  # fmt: skip
+            session,
+            app,
+            msg,
+            ticket,
+            "confirmation",
+            received=t.field_labels(
+                [c for c in fields.FIELDS if c in ticket.fields], ticket.language
+            ),
+        )
         return
-    if _auto_reply(session, app, msg, ticket, "request_missing", **request_context(ticket, missing)):
+    if _auto_reply(
+        session, app, msg, ticket, "request_missing", **request_context(ticket, missing)
+    ):
         record_attempt(ticket, msg.now)
 
 
@@ -281,9 +303,16 @@ def _auto_reply(
         log.warning("mail.rate_limited", ticket=ticket.key, to=to)
         return False
     t.queue_mail(
-        session, app, ticket=ticket, to=[to], template=template, kind=template,
-        now=msg.now, lang=ticket.language, **context,
-    )  # fmt: skip
+        session,
+        app,
+        ticket=ticket,
+        to=[to],
+        template=template,
+        kind=template,
+        now=msg.now,
+        lang=ticket.language,
+        **context,
+    )
     return True
 
 
@@ -297,8 +326,15 @@ def _answered_question(session: Session, ticket: db.Ticket, msg: Incoming) -> No
     ticket.awaiting_since = None
     ticket.question_reminded_at = None
     ticket.suspended = False
-    t.add_history(session, ticket, ticket.status, ticket.status, by=msg.mail.from_addr or "",
-                  reason="client answered the question", now=msg.now)  # fmt: skip
+    t.add_history(
+        session,
+        ticket,
+        ticket.status,
+        ticket.status,
+        by=msg.mail.from_addr or "",
+        reason="client answered the question",
+        now=msg.now,
+    )
 
 
 def reply_to_closed(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
@@ -322,11 +358,13 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
         ticket = _ticket_from_subject(session, app, msg.mail.subject)
     kind = msg.classification.kind.value.lower()
     if ticket is None:
-        t.store_inbound(session, app, None, msg.mail, raw_sha256=msg.raw_sha256,
-                        at=msg.received_at, kind=kind)  # fmt: skip
+        t.store_inbound(
+            session, app, None, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind=kind
+        )
         return Outcome("ignored", None, msg.mail.message_id, ", ".join(msg.classification.reasons))
-    t.store_inbound(session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind=kind)  # fmt: skip
+    t.store_inbound(
+        session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind=kind
+    )
     return Outcome("note", ticket.key, msg.mail.message_id, ", ".join(msg.classification.reasons))
 
 
@@ -344,24 +382,29 @@ def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
         ).scalars():
             row.status = "failed"
             row.last_error = f"bounced: {bounce.diagnostic or ''}"[:500]
-    t.store_inbound(session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="bounce")  # fmt: skip
+    t.store_inbound(
+        session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="bounce"
+    )
     if ticket is not None:
         ticket.flagged = True
         failed = ", ".join(bounce.failed_recipients) if bounce else ""
         ticket.flag_reason = f"mail to {failed or 'the client'} bounced"
         t.notify_staff(
-            session, app, ticket=ticket, now=msg.now,
+            session,
+            app,
+            ticket=ticket,
+            now=msg.now,
             subject=f"[{ticket.key}] Niedoręczona wiadomość / bounce",
             title="Nasza wiadomość do klienta nie została doręczona / our mail bounced.",
             lines=[f"Adresy / addresses: {failed}", f"Diagnoza / diagnostic: {bounce.diagnostic}"],
-        )  # fmt: skip
+        )
     return Outcome("bounce", ticket.key if ticket else None, msg.mail.message_id)
 
 
 def handle_loop(session: Session, app: App, msg: Incoming) -> Outcome:
-    t.store_inbound(session, app, None, msg.mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="loop")  # fmt: skip
+    t.store_inbound(
+        session, app, None, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="loop"
+    )
     return Outcome("ignored", None, msg.mail.message_id, "our own message")
 
 

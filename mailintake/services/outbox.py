@@ -75,8 +75,13 @@ def _send_one(app: App, now: datetime) -> str | None:
         row.status = "sent"
         row.sent_at = now
         row.attempts += 1
-        log.info("mail.sent", ticket=ticket_key, to=row.recipients, kind=row.kind,
-                 message_id=row.message_id)  # fmt: skip
+        log.info(
+            "mail.sent",
+            ticket=ticket_key,
+            to=row.recipients,
+            kind=row.kind,
+            message_id=row.message_id,
+        )
         return "sent"
 
 
@@ -86,8 +91,13 @@ def _retry(session, row: db.OutboxRow, ticket_key: str | None, error: str, now: 
     if now - row.created_at > GIVE_UP_AFTER:
         return _failed(session, row, ticket_key, f"gave up after 48 h: {error}", now)
     row.next_attempt_at = now + backoff(row.attempts)
-    log.warning("mail.retry", ticket=ticket_key, error=error, attempts=row.attempts,
-                next_attempt_at=row.next_attempt_at.isoformat())  # fmt: skip
+    log.warning(
+        "mail.retry",
+        ticket=ticket_key,
+        error=error,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at.isoformat(),
+    )
     return "retry"
 
 

@@ -9,9 +9,17 @@ from mailintake.domain import mailrules
 from mailintake.domain.mail import ParsedMail
 
 OUTCOMES = (
-    "created", "updated", "note", "bounce", "ignored", "survey",
-    "command", "refused", "duplicate", "quarantined",
-)  # fmt: skip
+    "created",
+    "updated",
+    "note",
+    "bounce",
+    "ignored",
+    "survey",
+    "command",
+    "refused",
+    "duplicate",
+    "quarantined",
+)
 
 
 @dataclass(frozen=True)

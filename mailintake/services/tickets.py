@@ -89,7 +89,9 @@ def change_status(
     ticket.status = target
     ticket.updated_at = now
     add_history(session, ticket, current, target, by=by, reason=reason, now=now)
-    log.info("ticket.status_changed", ticket=ticket.key, old=current, new=target, by=by, reason=reason)
+    log.info(
+        "ticket.status_changed", ticket=ticket.key, old=current, new=target, by=by, reason=reason
+    )
     return current
 
 

@@ -17,31 +17,62 @@ from tests.apps import REPO
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
 
 SHOW_KEYS = {
-    "key", "status", "client_email", "client_name", "subject", "created_at", "fields",
-    "missing", "attempts", "completion_due", "close_after", "auto_close_at", "awaiting_client",
-    "suspended", "resolution", "close_reason", "survey", "linked", "messages", "attachments",
+    "key",
+    "status",
+    "client_email",
+    "client_name",
+    "subject",
+    "created_at",
+    "fields",
+    "missing",
+    "attempts",
+    "completion_due",
+    "close_after",
+    "auto_close_at",
+    "awaiting_client",
+    "suspended",
+    "resolution",
+    "close_reason",
+    "survey",
+    "linked",
+    "messages",
+    "attachments",
     "history",
-}  # fmt: skip
+}
 FIELD_CODES = {
-    "scenario", "version", "logs", "frequency", "screenshots", "error_code",
-    "service_log_system", "service_lsa", "service_qdesk",
-}  # fmt: skip
+    "scenario",
+    "version",
+    "logs",
+    "frequency",
+    "screenshots",
+    "error_code",
+    "service_log_system",
+    "service_lsa",
+    "service_qdesk",
+}
 
 
-def cli(state: Path, *args: str, stdin: bytes | None = None, env: dict | None = None,
-        check: bool = True) -> subprocess.CompletedProcess:  # fmt: skip
+def cli(
+    state: Path, *args: str, stdin: bytes | None = None, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run `python -m mailintake.cli` with settings only from the environment, as systemd would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
-    full_env.update({
-        "MAILINTAKE_STATE_DIR": str(state),
-        "MAILINTAKE_CLIENTS_FILE": str(REPO / "config" / "clients.toml"),
-        "MAILINTAKE_LOG_FORMAT": "json",
-    })  # fmt: skip
+    full_env.update(
+        {
+            "MAILINTAKE_STATE_DIR": str(state),
+            "MAILINTAKE_CLIENTS_FILE": str(REPO / "config" / "clients.toml"),
+            "MAILINTAKE_LOG_FORMAT": "json",
+        }
+    )
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "mailintake.cli", "--env-file", str(state / "none.env"), *args],
-        input=stdin, capture_output=True, env=full_env, cwd=state.parent, timeout=120,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        cwd=state.parent,
+        timeout=120,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr.decode()
     return proc
@@ -60,7 +91,7 @@ def test_ingest_json_then_show_json_has_every_documented_key(tmp_path):
     ]
     assert all(set(x) == {"file", "outcome", "ticket", "message_id"} for x in lines)
     shown = json.loads(cli(state, "tickets", "show", "LOG-000002", "--json").stdout)
-    assert SHOW_KEYS <= set(shown)
+    assert set(shown) >= SHOW_KEYS
     assert set(shown["fields"]) == FIELD_CODES
     assert shown["missing"] == ["version", "logs", "frequency"]
     assert shown["completion_due"].endswith("+00:00")
@@ -86,9 +117,13 @@ def test_ingest_exits_75_when_the_database_is_unreachable(tmp_path):
     """A transient fault (database down) gives EX_TEMPFAIL so the MTA keeps and retries the mail."""
     state = tmp_path / "state"
     proc = cli(
-        state, "ingest", "-", stdin=client_mail(body=INCOMPLETE_BODY), check=False,
+        state,
+        "ingest",
+        "-",
+        stdin=client_mail(body=INCOMPLETE_BODY),
+        check=False,
         env={"MAILINTAKE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 75, proc.stderr.decode()
     assert proc.stderr.decode().strip().splitlines()[-1].startswith("mailintake: temporary failure")
 
@@ -115,8 +150,14 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     (state / "none.env").write_text("MAILINTAKE_TICKET_PREFIX=ABC\nMAILINTAKE_POLL_SECONDS=x\n")
-    proc = cli(state, "ingest", "--json", "-", stdin=client_mail(body=INCOMPLETE_BODY),
-               env={"MAILINTAKE_POLL_SECONDS": "5"})  # fmt: skip
+    proc = cli(
+        state,
+        "ingest",
+        "--json",
+        "-",
+        stdin=client_mail(body=INCOMPLETE_BODY),
+        env={"MAILINTAKE_POLL_SECONDS": "5"},
+    )
     assert json.loads(proc.stdout)["ticket"] == "ABC-000001"
 
 
@@ -143,19 +184,23 @@ def test_daemon_answers_a_mail_appended_while_it_idles_and_stops_on_sigterm(
     user = dovecot.new_user()
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
-    env.update({
-        "MAILINTAKE_STATE_DIR": str(state),
-        "MAILINTAKE_INBOX_URL": dovecot.url(user),
-        "MAILINTAKE_IMAP_PASSWORD": dovecot.password,
-        "MAILINTAKE_SMTP_URL": smtp_server.url,
-        "MAILINTAKE_POLL_SECONDS": "600",
-        "MAILINTAKE_LOG_FORMAT": "json",
-    })  # fmt: skip
+    env.update(
+        {
+            "MAILINTAKE_STATE_DIR": str(state),
+            "MAILINTAKE_INBOX_URL": dovecot.url(user),
+            "MAILINTAKE_IMAP_PASSWORD": dovecot.password,
+            "MAILINTAKE_SMTP_URL": smtp_server.url,
+            "MAILINTAKE_POLL_SECONDS": "600",
+            "MAILINTAKE_LOG_FORMAT": "json",
+        }
+    )
     log_file = (tmp_path / "daemon.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "run"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log_file,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+    )
     try:
         _wait_for_log(state, proc)
         time.sleep(1.0)  # let it enter IDLE; the poll interval (600 s) is far beyond the wait below
