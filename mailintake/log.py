@@ -16,6 +16,10 @@ import structlog
 
 def configure(fmt: str = "auto", level: int = logging.INFO) -> None:
     """Configure structlog; `fmt` is json, console, or auto (console on a terminal)."""
+    # mail-parser and flufl.bounce log every repaired MIME oddity through stdlib logging; the
+    # intake records those as message defects, so only their errors are worth a line.
+    for noisy in ("mailparser", "flufl.bounce"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer = (
         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())

@@ -1,0 +1,1086 @@
+"""Raw message bytes → `ParsedMail`: headers, bodies, attachments, the sender's own text.
+
+Owns: turning whatever arrives in the mailbox into the plain values of
+`domain.mail` (SPEC §5 "Every incoming message is kept … with its parsed
+parts"): RFC 2047/2231 decoding, charset recovery, safe attachment names,
+Outlook TNEF unpacking, HTML → text and quoted-history removal.
+
+Must not: make any business decision (classification, tickets, fields), touch
+the database or the filesystem, or raise on a malformed message. Every repair
+is recorded in `ParsedMail.defects`; only bytes with nothing usable in them
+raise `UnparseableMail`.
+
+mail-parser builds the message and supplies addresses, date and its own defect
+list; the MIME walk is our own because mail-parser descends into attached
+messages, drops unknown charsets and has no TNEF support.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.errors
+import email.message
+import email.policy
+import email.utils
+import io
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.generator import BytesGenerator
+from email.message import Message
+from html.parser import HTMLParser
+
+import mailparser
+from mailparser_reply.parser import EmailMessage
+from tnefparse import TNEF
+
+from mailintake.domain.mail import Attachment, ParsedMail
+
+__all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "strip_reply"]
+
+
+class UnparseableMail(Exception):
+    """The bytes hold nothing a ticket could be made of (no headers and no body)."""
+
+
+# ---------------------------------------------------------------------------
+# Charsets
+# ---------------------------------------------------------------------------
+
+# Labels seen in real mail that Python does not know, or knows as a too-narrow
+# subset (gb2312 ⊂ gb18030, euc-kr ⊂ cp949, shift_jis ⊂ cp932).
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "iso-gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "x-sjis": "cp932",
+    "windows-874": "cp874",
+    "x-mac-ce": "mac_latin2",
+    "cp-850": "cp850",
+    "iso-8859-8-i": "iso8859-8",
+    "uft-8": "utf-8",
+    "utf8": "utf-8",
+    "big5": "big5hkscs",
+    "unicode-1-1-utf-7": "utf-7",
+}
+# Declared labels that say nothing about the bytes: guess instead.
+_NO_CHARSET = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
+# Guessing order for undeclared 8-bit text: UTF-8 is self-validating; then the
+# Polish Windows code page (most of our clients), then Latin-1 which never fails.
+_GUESSES = ("utf-8", "windows-1250", "latin-1")
+
+
+def _codec(charset: str | None) -> str | None:
+    """The Python codec name for a declared charset, or None when it must be guessed."""
+    label = (charset or "").strip().strip("\"'").lower()
+    if label in _NO_CHARSET:
+        return None
+    label = _CHARSET_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(
+    data: bytes, charset: str | None, defects: list[str] | None = None, hint: str | None = None
+) -> str:
+    """Text of `data` in `charset`; else guessed: UTF-8, `hint`, Polish Windows, Latin-1."""
+    codec = _codec(charset)
+    if codec and codec.startswith("iso2022") and max(data, default=0) > 0x7F:
+        # ISO-2022 is a 7-bit code: 8-bit bytes mean the label lies (often Shift_JIS).
+        _note(defects, f"charset {charset!r} on 8-bit data: guessed")
+        hint, codec = ("cp932" if codec.startswith("iso2022_jp") else hint), None
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            _note(defects, f"charset {charset!r}: undecodable bytes replaced")
+            return data.decode(codec, errors="replace")
+        except (UnicodeError, LookupError):  # e.g. a codec that refuses decoding
+            pass
+    if charset and charset.strip().lower() not in _NO_CHARSET:
+        _note(defects, f"charset {charset!r} unknown: guessed")
+    return _guess(data, _codec(hint))
+
+
+def _guess(data: bytes, hint: str | None) -> str:
+    # UTF-8 first: it almost never decodes text that is not UTF-8.
+    for guess in ("utf-8", hint, *_GUESSES[1:]):
+        if guess is None or (guess.startswith("iso2022") and max(data, default=0) > 0x7F):
+            continue
+        try:
+            return data.decode(guess)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1", errors="replace")  # pragma: no cover - latin-1 never fails
+
+
+def _note(defects: list[str] | None, text: str) -> None:
+    if defects is not None and text not in defects:
+        defects.append(text)
+
+
+def _unsurrogate(value: str, defects: list[str] | None = None, hint: str | None = None) -> str:
+    """Undo the stdlib's surrogateescape of raw 8-bit header bytes (RFC 6532 or worse).
+
+    `hint` is the message's body charset: mailers that put raw 8-bit bytes in
+    headers use the same code page there.
+    """
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    raw = value.encode("utf-8", errors="surrogateescape")
+    return decode_bytes(raw, None, defects, hint)
+
+
+# ---------------------------------------------------------------------------
+# Headers (RFC 5322 unfolding, RFC 2047 encoded words)
+# ---------------------------------------------------------------------------
+
+# Text may hold spaces: invalid (RFC 2047 §5) but common, and every client decodes it.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*?)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
+
+
+def decode_words(value: str, defects: list[str] | None = None, hint: str | None = None) -> str:
+    """Decode RFC 2047 encoded words, also in the places mailers wrongly put them.
+
+    Our own decoder rather than `email.header.decode_header`: that one fails the
+    whole value on an unknown charset and mangles non-ASCII plain text around
+    encoded words, both common in the corpus.
+    """
+    value = _unsurrogate(value, defects, hint)
+    if "=?" not in value:
+        return value
+    # RFC 2047 §6.2: white space between adjacent encoded words is not displayed.
+    value = _BETWEEN_WORDS.sub(r"\1\2", value)
+    return _merge_runs(value, defects)
+
+
+def _merge_runs(value: str, defects: list[str] | None) -> str:
+    """Decode encoded words, joining adjacent ones of one charset before decoding.
+
+    Mailers split multi-byte characters across words; decoding each word alone
+    would break them.
+    """
+    out: list[str] = []
+    pos = 0
+    run: list[bytes] = []
+    run_charset: str | None = None
+    for match in _ENCODED_WORD.finditer(value):
+        if match.start() != pos or (run and match.group(1).lower() != run_charset):
+            out.append(_flush(run, run_charset, defects))
+            run = []
+            out.append(value[pos : match.start()])
+        charset = match.group(1).split("*", 1)[0].lower()  # RFC 2231 §5 language tag
+        run_charset = charset
+        run.append(_word_bytes(match.group(2), match.group(3), defects))
+        pos = match.end()
+    out.append(_flush(run, run_charset, defects))
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _flush(run: list[bytes], charset: str | None, defects: list[str] | None) -> str:
+    return decode_bytes(b"".join(run), charset, defects) if run else ""
+
+
+def _word_bytes(encoding: str, text: str, defects: list[str] | None) -> bytes:
+    if encoding in "qQ":
+        return _q_decode(text)
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return codecs.decode(padded.encode("ascii"), "base64")
+    except (ValueError, UnicodeError):
+        _note(defects, "bad base64 in encoded word")
+        return text.encode("ascii", errors="replace")
+
+
+def _q_decode(text: str) -> bytes:
+    data = text.replace("_", " ").encode("ascii", errors="replace")
+    return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _unfold(value: str) -> str:
+    """RFC 5322 §2.2.3: unfolding removes the CRLF, the white space stays."""
+    return re.sub(r"\r\n|\r|\n", "", value)
+
+
+def _one_line(value: str) -> str:
+    """Collapse folding white space (ASCII only: U+3000 in CJK text is content)."""
+    return re.sub(r"[ \t\r\n]+", " ", value).strip(" \t\r\n")
+
+
+def _header_items(msg: Message, defects: list[str]) -> dict[str, tuple[str, ...]]:
+    """All headers, lower-case names, decoded values in order, top first."""
+    headers: dict[str, list[str]] = {}
+    hint = _charset_hint(msg)
+    try:
+        items = list(msg.raw_items())
+    except Exception as exc:  # noqa: BLE001 - a broken header must not stop intake
+        defects.append(f"headers unreadable: {exc!r}")
+        return {}
+    for name, raw in items:
+        value = _header_text(raw, defects, hint)
+        headers.setdefault(str(name).strip().lower(), []).append(value)
+    return {name: tuple(values) for name, values in headers.items()}
+
+
+def _charset_hint(msg: Message) -> str | None:
+    try:
+        return msg.get_content_charset()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _header_text(raw: object, defects: list[str], hint: str | None) -> str:
+    try:
+        return decode_words(_unfold(str(raw)), defects, hint).strip()
+    except Exception as exc:  # noqa: BLE001 - e.g. an odd Header object
+        defects.append(f"header undecodable: {exc!r}")
+        return _unfold(str(raw).encode("utf-8", "replace").decode("utf-8")).strip()
+
+
+_MSGID = re.compile(r"<([^<>]*)>")
+
+
+def _msg_ids(value: str | None) -> tuple[str, ...]:
+    """Bare Message-IDs (no brackets, no white space) in the order written."""
+    if not value:
+        return ()
+    found = [re.sub(r"\s+", "", m) for m in _MSGID.findall(value)]
+    if not found:  # some mailers omit the brackets
+        found = value.split()
+    return tuple(dict.fromkeys(mid for mid in found if mid))
+
+
+# ---------------------------------------------------------------------------
+# Addresses and date
+# ---------------------------------------------------------------------------
+
+
+def _addresses(
+    mp: object, name: str, values: tuple[str, ...], hint: str | None = None
+) -> list[tuple[str, str]]:
+    """(display name, lower-case address) pairs of header `name`.
+
+    mail-parser reads the first occurrence; when it finds nothing usable the
+    stdlib reads every occurrence (a broken first `From:` is followed by a good
+    one in real mail).
+    """
+    pairs: list[tuple[str, str]] = []
+    try:
+        got = getattr(mp, name.replace("-", "_") + ("_" if name == "from" else ""), None)
+        if isinstance(got, list):
+            pairs = [(str(n), str(a)) for n, a in got]
+    except Exception:  # noqa: BLE001 - mail-parser is best effort, stdlib below
+        pairs = []
+    found = [_address_pair(n, a, hint) for n, a in pairs]
+    if not any(found):
+        found = [_address_pair(n, a, None) for n, a in _stdlib_addresses(values)]
+    return [pair for pair in found if pair]
+
+
+def _stdlib_addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    try:
+        return email.utils.getaddresses(list(values))
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _address_pair(name: str, addr: str, hint: str | None) -> tuple[str, str] | None:
+    addr = _unsurrogate(addr).strip().strip("<>").strip().lower()
+    # A bare local part is kept for MAILER-DAEMON style senders (RFC 5322 obs-).
+    if not re.fullmatch(r"[^\s@]+@[^\s@]+|[\w.+-]+", addr):
+        return None
+    # mail-parser escapes raw 8-bit bytes as "\udcXX" text and keeps encoded
+    # words it finds invalid; recover both.
+    name = re.sub(r"\\u(dc[89a-f][0-9a-f])", lambda m: chr(int(m.group(1), 16)), name)
+    return _one_line(decode_words(name, hint=hint)), addr
+
+
+def _sender(
+    mp: object, headers: dict[str, tuple[str, ...]], defects: list[str], hint: str | None
+) -> tuple[str, str]:
+    """Who wrote it: From, else Sender, else Reply-To (what a reply would reach)."""
+    for name in ("from", "sender", "reply-to"):
+        found = _addresses(mp, name, headers.get(name, ()), hint)
+        if found:
+            if name != "from":
+                defects.append(f"no usable From: sender taken from {name}")
+            return found[0]
+    return "", ""
+
+
+def _date(mp: object, raw: str | None, defects: list[str]) -> datetime | None:
+    value = getattr(mp, "date", None) if mp is not None else None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not raw:
+        return None
+    try:
+        value = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        defects.append(f"date unreadable: {raw!r}")
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def _load(raw: bytes, defects: list[str]) -> tuple[Message, object | None]:
+    """The message tree and the mail-parser object (None when mail-parser raised)."""
+    if b"\r" in raw and b"\n" not in raw:
+        # Old Mac line ends: the stdlib splits headers on them but not encoded
+        # bodies (quoted-printable, base64), so bodies would come out cut short.
+        defects.append("CR-only line endings converted to LF")
+        raw = raw.replace(b"\r", b"\n")
+    msg, mp = _parse_bytes(raw, defects)
+    if _header_block_broken(msg):
+        repaired = _repair_header_block(raw)
+        if repaired is not None:
+            defects.append("header block repaired (stray lines joined or dropped)")
+            msg, mp = _parse_bytes(repaired, defects)
+    if mp is not None:
+        defects.extend(_mailparser_defects(mp))
+    return msg, mp
+
+
+def _parse_bytes(raw: bytes, defects: list[str]) -> tuple[Message, object | None]:
+    try:
+        mp = mailparser.parse_from_bytes(raw)
+        return mp.message, mp
+    except Exception as exc:  # noqa: BLE001 - fall back to the stdlib parser
+        defects.append(f"mail-parser failed: {type(exc).__name__}: {exc}")
+    return email.message_from_bytes(raw), None
+
+
+def _header_block_broken(msg: Message) -> bool:
+    """The stdlib stopped reading headers at a line that is not a header."""
+    return (
+        any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects)
+        or not msg.keys()
+    )
+
+
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _repair_header_block(raw: bytes) -> bytes | None:
+    """Join stray lines inside the header block to the header above them.
+
+    Real mailers wrap long headers without indenting, and some gateways put a
+    banner line above the headers; both stop the RFC 5322 parser early, so the
+    Subject and From further down would be lost. Returns None when the start of
+    the input does not look like a header block at all.
+    """
+    out: list[bytes] = []
+    headers = 0
+    pos = 0
+    for line in _LINES.findall(raw):
+        if not line.strip(b"\r\n"):
+            break  # the blank line that ends the header block
+        pos += len(line)
+        if _HEADER_LINE.match(line) or (not out and line.startswith(b"From ")):
+            headers += bool(_HEADER_LINE.match(line))
+            out.append(line)
+        elif out and line[:1] in b" \t":
+            out.append(line)
+        elif headers:
+            out.append(b" " + line)
+        # else: a banner above the first header, dropped
+    if headers < 2:
+        return None
+    return b"".join(out) + raw[pos:]
+
+
+def _mailparser_defects(mp: object) -> list[str]:
+    found: list[str] = []
+    for entry in getattr(mp, "defects", None) or []:
+        for key, values in dict(entry).items():
+            found.extend(f"{key}: {value}" for value in values)
+    return found
+
+
+def _check_usable(raw: bytes) -> None:
+    if not raw.strip():  # corpus sisimai/mailbox/size-0, size-1
+        raise UnparseableMail("empty input")
+
+
+# ---------------------------------------------------------------------------
+# Parse
+# ---------------------------------------------------------------------------
+
+
+def parse(raw: bytes) -> ParsedMail:
+    """Parse one raw message; raises only `UnparseableMail`, when nothing usable is in it."""
+    _check_usable(raw)
+    defects: list[str] = []
+    msg, mp = _load(raw, defects)
+    headers = _header_items(msg, defects)
+
+    def first(name: str) -> str | None:
+        values = headers.get(name)
+        return values[0] if values else None
+
+    hint = _charset_hint(msg)
+    from_name, from_addr = _sender(mp, headers, defects, hint)
+    body = _Body(defects, hint, linesep=b"\r\n" if b"\r\n" in raw[:4096] else b"\n")
+    body.walk(msg)
+    text = body.text()
+    if not headers and not text.strip() and not body.attachments:
+        raise UnparseableMail("no headers and no body")
+    return ParsedMail(
+        message_id=next(iter(_msg_ids(first("message-id"))), None),
+        subject=_one_line(first("subject") or ""),
+        from_addr=from_addr or None,
+        from_name=from_name,
+        to=_address_list(mp, "to", headers),
+        cc=_address_list(mp, "cc", headers),
+        reply_to=_address_list(mp, "reply-to", headers),
+        date=_date(mp, first("date"), defects),
+        in_reply_to=_msg_ids(first("in-reply-to")),
+        references=_msg_ids(" ".join(headers.get("references", ()))),
+        headers=headers,
+        content_type=_content_type(msg),
+        text=text,
+        html=body.html(),
+        own_text=strip_reply(text),
+        attachments=tuple(body.attachments),
+        defects=tuple(dict.fromkeys(defects)),
+    )
+
+
+def _address_list(mp: object, name: str, headers: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for _, a in _addresses(mp, name, headers.get(name, ()))))
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # noqa: BLE001
+        return "text/plain"
+
+
+# ---------------------------------------------------------------------------
+# MIME walk
+# ---------------------------------------------------------------------------
+
+_BODY_TYPES = ("text/plain", "text/html")
+_MAX_DEPTH = 50  # mail-parser guards recursion in its parser; we guard our walk
+
+
+class _Body:
+    """Collects body texts and attachments while walking one message tree."""
+
+    def __init__(self, defects: list[str], hint: str | None, linesep: bytes) -> None:
+        self.defects = defects
+        self.hint = hint  # charset for raw 8-bit file names
+        self.linesep = linesep  # enclosed messages are re-serialised as they came
+        self.plain: list[str] = []
+        self.htmls: list[str] = []
+        self.attachments: list[Attachment] = []
+
+    def text(self) -> str:
+        plain = "\n\n".join(t for t in self.plain if t.strip())
+        if plain.strip():
+            return plain
+        return "\n\n".join(html_to_text(h) for h in self.htmls if h.strip())
+
+    def html(self) -> str | None:
+        joined = "\n".join(h for h in self.htmls if h.strip())
+        return joined or None
+
+    def walk(self, part: Message, depth: int = 0) -> None:
+        if depth > _MAX_DEPTH:
+            self.defects.append("MIME nesting too deep: rest ignored")
+            return
+        try:
+            self._visit(part, depth)
+        except Exception as exc:  # noqa: BLE001 - one bad part must not lose the others
+            self.defects.append(f"part skipped: {type(exc).__name__}: {exc}")
+
+    def _visit(self, part: Message, depth: int) -> None:
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "message/global") and part.is_multipart():
+            self._attach_message(part)
+        elif ctype.startswith("message/") and part.is_multipart():
+            self._attach_report(part, ctype)
+        elif part.is_multipart():
+            for sub in part.get_payload():
+                self.walk(sub, depth + 1)
+        elif _is_tnef(part, ctype):
+            self._unpack_tnef(part)
+        elif ctype.startswith("multipart/"):
+            # RFC 2046 §5.1.1 boundary missing or wrong: the parser could not split it.
+            self.defects.append(f"{ctype} not split (bad boundary): kept as text")
+            self.plain.append(self._decoded(part))
+        elif ctype in _BODY_TYPES and not _named(part, self.hint):
+            target = self.plain if ctype == "text/plain" else self.htmls
+            target.append(self._decoded(part))
+        else:
+            self._attach(part, ctype)
+
+    def _decoded(self, part: Message) -> str:
+        data = _payload(part, self.defects)
+        charset = _param(part, "charset")
+        text = decode_bytes(data, charset, self.defects)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def _attach(self, part: Message, ctype: str) -> None:
+        name = _filename(part, self.defects, self.hint)
+        content_id = _content_id(part)
+        disposition = (part.get_content_disposition() or "").lower()
+        self.attachments.append(
+            Attachment(
+                filename=sanitize_filename(name, fallback=_fallback_name(ctype, content_id)),
+                content_type=ctype,
+                data=_payload(part, self.defects),
+                inline=bool(content_id) and disposition != "attachment",
+                content_id=content_id,
+            )
+        )
+
+    def _attach_message(self, part: Message) -> None:
+        """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file."""
+        inner = part.get_payload(0)
+        subject = ""
+        try:
+            subject = _one_line(decode_words(_unfold(str(inner.get("subject", "")))))
+        except Exception:  # noqa: BLE001
+            self.defects.append("enclosed message subject unreadable")
+        stem = subject or _described(part, "") or "message"
+        self.attachments.append(
+            Attachment(
+                filename=sanitize_filename(f"{stem}.eml", fallback="message.eml"),
+                content_type=part.get_content_type(),
+                data=_flatten(inner, self.linesep, self.defects),
+            )
+        )
+
+    def _attach_report(self, part: Message, ctype: str) -> None:
+        """message/delivery-status and kin (RFC 3464): the header blocks as a text file."""
+        whole = _flatten(part, self.linesep, self.defects)
+        head_end = re.search(rb"\r?\n\r?\n", whole)
+        data = whole[head_end.end() :] if head_end else whole
+        name = _filename(part, self.defects, self.hint) or _described(part, ".txt")
+        self.attachments.append(
+            Attachment(sanitize_filename(name, fallback=_fallback_name(ctype, None)), ctype, data)
+        )
+
+    def _unpack_tnef(self, part: Message) -> None:
+        data = _payload(part, self.defects)
+        found, body, problem = _tnef_contents(data)
+        self.attachments.extend(found)
+        if body is not None and not any(t.strip() for t in (*self.plain, *self.htmls)):
+            kind, text = body
+            (self.htmls if kind == "html" else self.plain).append(text)
+        if problem:
+            # Keep the original so nothing is lost when the stream is broken.
+            self.defects.append(f"winmail.dat (TNEF) {problem}: kept as is")
+            self.attachments.append(Attachment("winmail.dat", part.get_content_type(), data))
+
+
+def _payload(part: Message, defects: list[str]) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as exc:  # noqa: BLE001 - e.g. broken uuencode
+        defects.append(f"payload undecodable: {exc!r}")
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", errors="surrogateescape")
+    return b""
+
+
+def _param(part: Message, name: str) -> str | None:
+    try:
+        value = part.get_param(name)
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(value, tuple):  # RFC 2231 (charset, language, value)
+        value = value[2]
+    return str(value) if value else None
+
+
+def _named(part: Message, hint: str | None) -> bool:
+    """A text part with a file name or `attachment` disposition is a file, not the body."""
+    disposition = (part.get_content_disposition() or "").lower()
+    return disposition == "attachment" or bool(_filename(part, None, hint))
+
+
+def _filename(part: Message, defects: list[str] | None, hint: str | None) -> str | None:
+    """The part's file name, decoded from RFC 2231, RFC 2047 or raw 8-bit."""
+    part = _with_decoded_params(part, defects, hint)
+    try:
+        name = part.get_filename()
+    except Exception as exc:  # noqa: BLE001
+        _note(defects, f"filename unreadable: {exc!r}")
+        name = None
+    if not name:
+        return None
+    name = _rfc2231_bytes(part, name, defects)
+    return decode_words(_unfold(name), defects, hint)
+
+
+def _with_decoded_params(part: Message, defects: list[str] | None, hint: str | None) -> Message:
+    """A header-only copy whose raw 8-bit parameter bytes are decoded to text.
+
+    compat32 turns raw 8-bit header bytes into U+FFFD before `get_filename`
+    sees them; real mailers send Polish and Chinese names that way.
+    """
+    raw = [(n, str(v)) for n, v in part.raw_items()]
+    if not any(_has_8bit(v) for _, v in raw):
+        return part
+    view = Message()
+    for name, value in raw:
+        if name.lower() in ("content-type", "content-disposition"):
+            view[name] = _unsurrogate(value, defects, hint)
+    return view
+
+
+def _has_8bit(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _described(part: Message, ext: str) -> str | None:
+    """A name from Content-Description (RFC 2045 §8), as Exchange labels its reports."""
+    value = part.get("content-description")
+    if not value:
+        return None
+    text = _one_line(decode_words(_unfold(str(value))))
+    if not text or len(text) > 80:
+        return None
+    return text if "." in text[-6:] else f"{text}{ext}"
+
+
+def _rfc2231_bytes(part: Message, name: str, defects: list[str] | None) -> str:
+    """Redo RFC 2231 decoding when the stdlib gave up on the declared charset."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            value = part.get_param(param, header=header)
+        except Exception:  # noqa: BLE001
+            continue
+        if isinstance(value, tuple):
+            charset, _lang, text = value
+            data = email.utils.unquote(text).encode("latin-1", errors="surrogateescape")
+            data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+            return decode_bytes(data, charset, defects)
+    return name
+
+
+def _content_id(part: Message) -> str | None:
+    value = part.get("content-id")
+    if not value:
+        return None
+    bare = str(value).strip().strip("<>").strip()
+    return bare or None
+
+
+_EXTENSIONS = {
+    "message/rfc822": ".eml",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "message/feedback-report": ".txt",
+    "text/rfc822-headers": ".txt",
+    "text/plain": ".txt",
+    "application/ms-tnef": ".dat",
+    "application/octet-stream": ".bin",
+    "image/jpeg": ".jpg",
+}
+
+
+_FALLBACK_STEMS = {"image": "image", "video": "video", "audio": "audio"}
+_REPORT_TYPES = ("message/", "text/rfc822-headers")
+
+
+def _fallback_name(ctype: str, content_id: str | None) -> str:
+    """A name for a part that has none: its Content-ID when it looks like a file name."""
+    if content_id and re.fullmatch(r"[\w.-]+\.\w{2,5}", content_id.split("@", 1)[0]):
+        return content_id.split("@", 1)[0]
+    ext = _EXTENSIONS.get(ctype) or mimetypes.guess_extension(ctype, strict=False) or ".bin"
+    if ctype.startswith(_REPORT_TYPES):  # "delivery-status.txt", as mail clients show it
+        return ctype.split("/", 1)[1] + ext
+    return _FALLBACK_STEMS.get(ctype.split("/", 1)[0], "attachment") + ext
+
+
+def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    policy = email.policy.compat32.clone(linesep=linesep.decode("ascii"))
+    try:
+        BytesGenerator(buffer, mangle_from_=False, maxheaderlen=0, policy=policy).flatten(part)
+    except Exception as exc:  # noqa: BLE001
+        defects.append(f"enclosed message not re-serialisable: {exc!r}")
+        return str(part).encode("utf-8", errors="replace")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# TNEF (Outlook winmail.dat)
+# ---------------------------------------------------------------------------
+
+
+def _is_tnef(part: Message, ctype: str) -> bool:
+    if ctype in ("application/ms-tnef", "application/vnd.ms-tnef"):
+        return True
+    name = _filename(part, None, None) or ""
+    return name.strip().lower() == "winmail.dat"
+
+
+def _tnef_contents(
+    data: bytes,
+) -> tuple[list[Attachment], tuple[str, str] | None, str | None]:
+    """Attachments, body (kind, text) and the problem found, if any."""
+    try:
+        tnef = TNEF(data)
+    except Exception as exc:  # noqa: BLE001 - tnefparse raises many kinds
+        return [], None, f"unreadable ({type(exc).__name__})"
+    found = [_tnef_attachment(a) for a in tnef.attachments]
+    body = _tnef_body(tnef)
+    problem = None
+    if any(not getattr(o, "good_checksum", True) for o in tnef.objects):
+        problem = "has bad checksums"
+    elif not found and body is None:
+        problem = "holds no attachment and no readable body"
+    elif any(not _tnef_name(a) for a in tnef.attachments):
+        problem = "has an attachment without a name"
+    return found, body, problem
+
+
+def _tnef_name(att: object) -> str:
+    try:
+        name = att.long_filename()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        name = ""
+    if isinstance(name, bytes):
+        name = decode_bytes(name, None)
+    return str(name or "").strip("\x00").strip()
+
+
+def _tnef_attachment(att: object) -> Attachment:
+    name = sanitize_filename(_tnef_name(att), fallback="attachment.dat")
+    ctype = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+    data = getattr(att, "data", b"") or b""
+    return Attachment(name, ctype, data if isinstance(data, bytes) else bytes(data))
+
+
+def _tnef_body(tnef: TNEF) -> tuple[str, str] | None:
+    for kind, value in (("plain", tnef.body), ("html", tnef.htmlbody)):
+        if isinstance(value, bytes):
+            value = decode_bytes(value, None)
+        if value and str(value).strip("\x00").strip():
+            return kind, str(value).strip("\x00")
+    return None  # compressed RTF is not converted (no decompressor installed)
+
+
+# ---------------------------------------------------------------------------
+# File names
+# ---------------------------------------------------------------------------
+
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+_FORBIDDEN = re.compile(r'[<>:"|?*]')
+_MAX_BYTES = 255  # ext4, NTFS and most archive formats
+
+
+def sanitize_filename(name: str | None, *, fallback: str = "attachment", max_len: int = 150) -> str:
+    """A safe base name: no path, no control characters, bounded, never empty (SPEC §5)."""
+    clean = _clean_name(name or "")
+    if not clean:
+        clean = _clean_name(fallback) or "attachment"
+    return _bound(clean, max_len)
+
+
+def _clean_name(name: str) -> str:
+    name = unicodedata.normalize("NFC", name)
+    name = re.sub(r"[\t\n\r\v\f]+", " ", name)
+    # Control, format (bidi overrides that disguise extensions) and surrogates.
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # Characters Windows refuses, so staff can save the file as named.
+    name = _FORBIDDEN.sub("_", name)
+    name = name.strip().lstrip(".").rstrip(". ").strip()
+    if _WINDOWS_RESERVED.match(name):
+        name = f"_{name}"
+    return name
+
+
+def _bound(name: str, max_len: int) -> str:
+    """At most `max_len` characters and 255 UTF-8 bytes, the extension kept."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    ext = f".{ext}" if ext else ""
+    if len(stem) + len(ext) <= max_len and len(name.encode("utf-8")) <= _MAX_BYTES:
+        return name
+    stem = stem[: max(1, max_len - len(ext))]
+    while len((stem + ext).encode("utf-8")) > _MAX_BYTES and len(stem) > 1:
+        stem = stem[:-1]
+    return (stem.rstrip(". ") or stem) + ext
+
+
+# ---------------------------------------------------------------------------
+# HTML → text
+# ---------------------------------------------------------------------------
+
+_BLOCK_TAGS = (
+    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form"
+    " h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul"
+)
+_BLOCK = frozenset(_BLOCK_TAGS.split())
+# Blocks that stand apart from their neighbours by an empty line, as mail clients show them.
+_PARAGRAPH = frozenset(
+    {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre", "table", "ul"}
+)
+_SKIP = {"script", "style", "head", "title", "template", "noscript"}
+
+
+class _TextMaker(HTMLParser):
+    """Block elements and <br> become line breaks; blockquotes become "> " quotes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.line: list[str] = []
+        self.skip = 0
+        self.quote = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag == "br":
+            self.newline(force=True)
+        elif tag in _BLOCK:
+            self.newline(paragraph=tag in _PARAGRAPH)
+            self.quote += tag == "blockquote"
+            self.pre += tag == "pre"
+            if tag == "li":
+                self.line.append("- ")
+        elif tag in ("td", "th") and self.line:
+            self.line.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK:
+            self.newline(paragraph=tag in _PARAGRAPH)
+            if tag == "blockquote":
+                self.quote = max(0, self.quote - 1)
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if self.pre:
+            for i, piece in enumerate(data.split("\n")):
+                if i:
+                    self.newline(force=True)
+                self.line.append(piece)
+            return
+        text = re.sub(r"[ \t\r\n\f]+", " ", data)
+        if not self.line or self.line[-1].endswith((" ", "- ")):
+            text = text.lstrip(" ")
+        self.line.append(text)
+
+    def newline(self, force: bool = False, paragraph: bool = False) -> None:
+        """End the current line; `force` keeps an empty one (<br>), `paragraph` adds a gap."""
+        text = "".join(self.line).replace("\xa0", " ").rstrip()
+        self.line = []
+        if text or force:
+            self.lines.append(("> " * self.quote + text).rstrip())
+        if paragraph and self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML body; script, style and head are dropped."""
+    maker = _TextMaker()
+    try:
+        maker.feed(html)
+        maker.close()
+    except Exception:  # noqa: BLE001 - html.parser rarely raises; keep what we have
+        pass
+    maker.newline()
+    text = "\n".join(maker.lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ---------------------------------------------------------------------------
+# The sender's own words
+# ---------------------------------------------------------------------------
+
+# Lines that start the quoted history in Outlook and webmail replies. After
+# any of these, everything is history (top-posting).
+_HISTORY_STARTS = {
+    "pl": [
+        r"-{2,}\s*Wiadomo(?:ść|sc) oryginalna\s*-{2,}",
+        r"-{2,}\s*Wiadomo(?:ść|sc) przekazana dalej\s*-{2,}",
+        r"-{2,}\s*Oryginalna wiadomo(?:ść|sc)\s*-{2,}",
+    ],
+    "en": [
+        r"-{2,}\s*Original Message\s*-{2,}",
+        r"-{2,}\s*Forwarded message\s*-{2,}",
+        r"Begin forwarded message:",
+    ],
+}
+# Outlook header blocks: the first label followed within three lines by a second.
+_HEADER_PAIRS = {
+    "pl": (r"\*?Od\s*:", r"\*?(?:Wys[łl]ane|Wys[łl]ano|Data|Do|Temat)\s*:"),
+    "en": (r"\*?From\s*:", r"\*?(?:Sent|Date|To|Subject)\s*:"),
+}
+# Attribution lines ("On … wrote:") in any of our languages.
+_ATTRIBUTIONS = {
+    "pl": [
+        r"W dniu .+ pisze:",
+        r".+ napisa(?:ł|l|ła|la|ł\(a\)|l\(a\))\s*:",
+        r"Dnia .+ napisa.+:",
+        r".+ pisze:",
+    ],
+    "en": [r"On .+ wrote:", r".+ wrote:"],
+}
+# Closing lines after which only the signature follows. English ones are the
+# library's; it has Polish ones too, but see `_library_reply` for why not used.
+_CLOSINGS = {
+    "pl": [
+        r"(?:(?:Serdecznie|Ciep[łl]o|Mi[łl]ego dnia)[,.!]?\s*)?"
+        r"Pozdrawiam(?: serdecznie| ciep[łl]o)?",
+        r"Pozdrowienia|Pozdr\.?|Z powa[żz]aniem|Z wyrazami szacunku",
+        r"(?:Wys[łl]ane|Wys[łl]ano) z .{1,40}",
+    ],
+    "en": [],
+}
+
+
+def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
+    """The sender's own text: quoted history and signature removed.
+
+    mail-parser-reply finds headers and signatures; our rules add what it lacks
+    for Polish clients (Thunderbird "W dniu … pisze:", Outlook "Wysłane:",
+    "Wiadomość oryginalna") and keep text written below or between `>` quotes.
+    """
+    langs = [lang for lang in languages if lang in _HISTORY_STARTS] or ["en"]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = _cut_history(text.split("\n"), langs)
+    lines = _drop_quotes(lines, langs)
+    lines = _cut_closing(lines, langs)
+    own = "\n".join(lines).strip()
+    if not own:
+        return ""
+    return _library_reply(own) or own
+
+
+def _cut_history(lines: list[str], langs: list[str]) -> list[str]:
+    starts = [
+        re.compile(rf"^\s*{p}\s*$", re.IGNORECASE) for lang in langs for p in _HISTORY_STARTS[lang]
+    ]
+    pairs = [
+        tuple(re.compile(rf"^\s*{p}", re.IGNORECASE) for p in _HEADER_PAIRS[lang]) for lang in langs
+    ]
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        if any(s.match(line) for s in starts):
+            return _trim_separator(lines[:i])
+        for first, second in pairs:
+            if first.match(line) and any(second.match(x) for x in lines[i + 1 : i + 4]):
+                return _trim_separator(lines[:i])
+    return lines
+
+
+def _trim_separator(lines: list[str]) -> list[str]:
+    """Drop the Outlook underscore rule that stands above its header block."""
+    while lines and (not lines[-1].strip() or re.fullmatch(r"\s*[_-]{5,}\s*", lines[-1])):
+        lines = lines[:-1]
+    return lines
+
+
+def _drop_quotes(lines: list[str], langs: list[str]) -> list[str]:
+    """Remove `>` lines and the attribution line above each quoted block."""
+    attributions = [
+        re.compile(rf"^\s*{p}\s*$", re.IGNORECASE) for lang in langs for p in _ATTRIBUTIONS[lang]
+    ]
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        if _opens_quote(lines, i) and _is_attribution(line, attributions):
+            _drop_wrapped_start(line, kept)
+            continue
+        kept.append(line)
+    return kept
+
+
+def _opens_quote(lines: list[str], i: int) -> bool:
+    """The next non-blank line after `i` is a `>` quote, or nothing follows at all."""
+    for line in lines[i + 1 :]:
+        if line.strip():
+            return line.lstrip().startswith(">")
+    return True
+
+
+def _is_attribution(line: str, patterns: list[re.Pattern[str]]) -> bool:
+    if not line.rstrip().endswith(":"):
+        return False
+    if any(p.match(line) for p in patterns):
+        return True
+    # Any language: an address or a date on a line ending in ":" above a quote.
+    return bool(re.search(r"@|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}", line))
+
+
+def _drop_wrapped_start(line: str, kept: list[str]) -> None:
+    """A long attribution wrapped inside its address ("… <" / "addr> wrote:")."""
+    if ">" in line.split("<", 1)[0] and kept and kept[-1].rstrip().endswith("<"):
+        kept.pop()
+
+
+def _cut_closing(lines: list[str], langs: list[str]) -> list[str]:
+    """Drop a Polish closing ("Pozdrawiam") and the signature below it.
+
+    Never the first line: a message that is only "Pozdrawiam" keeps it.
+    """
+    closing = re.compile(
+        "|".join(rf"(?:{p})" for lang in langs for p in _CLOSINGS.get(lang, [])) or r"(?!)",
+        re.IGNORECASE,
+    )
+    seen_text = False
+    for i, line in enumerate(lines):
+        if seen_text and closing.fullmatch(line.strip().rstrip(",.!")):
+            return _trim_separator(lines[:i])
+        seen_text = seen_text or bool(line.strip())
+    return lines
+
+
+def _library_reply(text: str) -> str | None:
+    """mail-parser-reply's latest reply without headers and signature.
+
+    Only its English rules: its Polish ones take a single "Data:" or "Do:" line
+    for a quoted header and an "Uwaga:" sentence for a disclaimer, which cuts
+    a client's own description (test_plain_text_without_history_is_kept_whole).
+    `keep_hyphen_lists`: a "- step" list in a bug report is content, not a signature.
+    """
+    try:
+        message = EmailMessage(text=text, languages=["en"], keep_hyphen_lists=True).read()
+    except Exception:  # noqa: BLE001 - a regex library must not stop intake
+        return None
+    if not message.replies:
+        return None
+    return message.replies[0].body.strip() or None
