@@ -237,6 +237,18 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     )
     if ticket.awaiting_client:
         _answered_question(session, ticket, msg)
+    if ticket.eta is not None and not ticket.eta_accepted and _intent(mail) == "accept":
+        ticket.eta_accepted = True
+        reason = f"client accepted the ETA {ticket.eta.isoformat()}"
+        t.add_history(
+            session,
+            ticket,
+            ticket.status,
+            ticket.status,
+            by=mail.from_addr or "",
+            reason=reason,
+            now=msg.now,
+        )
     found = fields.extract(
         mail.text, mail.own_text, mail.attachments, our_lines=t.our_lines(session, ticket)
     )
@@ -246,6 +258,10 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     else:
         t.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)
+
+
+def _intent(mail: ParsedMail) -> str | None:
+    return mailrules.client_intent(mail.own_text, mail.subject)
 
 
 def _after_client_data(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
