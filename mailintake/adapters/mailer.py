@@ -1,0 +1,267 @@
+"""Sending mail: SMTP (smtplib) or a directory of `.eml` files.
+
+This module owns handing one finished message to the outside world and telling
+the caller whether a retry can help: a refused recipient (SMTP 5xx) raises
+`PermanentSendError`; a server that is down or answers 4xx raises
+`TransientError`. It must not build, render or queue messages: the outbox service
+is its only caller and owns retries and backoff (SPEC §5). Passwords never reach
+the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import structlog
+
+from mailintake.errors import ConfigError, TransientError
+
+log = structlog.get_logger()
+
+
+class PermanentSendError(Exception):
+    """A recipient or the message was refused (5xx): retrying will not help."""
+
+    def __init__(self, message: str, refused: dict[str, tuple[int, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused or {}
+
+
+class Mailer(Protocol):
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        """Deliver *raw* unchanged; raise PermanentSendError or TransientError."""
+        ...
+
+    def check(self) -> None:
+        """Reach the server (or directory); raise with a precise reason when that fails."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_mailer(
+    url: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    tls_verify: bool = True,
+) -> Mailer:
+    """The mailer for *url*: `smtp://`, `smtp+starttls://`, `smtps://host:port` or `file://dir`."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "file":
+        return FileMailer(Path(url[len("file://") :]))
+    if scheme in SMTP_PORTS:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or SMTP_PORTS[scheme]
+        except ValueError as exc:
+            raise ConfigError(f"MAILINTAKE_SMTP_URL: bad port in {url!r}") from exc
+        if not parts.hostname:
+            raise ConfigError(f"MAILINTAKE_SMTP_URL: no host in {url!r}")
+        return SmtpMailer(
+            scheme, parts.hostname, port, user=user, password=password,
+            ssl_context=_ssl_context(tls_verify),
+        )
+    raise ConfigError(
+        f"MAILINTAKE_SMTP_URL: unsupported scheme in {url!r} (smtp, smtp+starttls, smtps, file)"
+    )
+
+
+# Submission defaults: RFC 8314 (465 implicit TLS), RFC 6409 (587 submission).
+SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# --- SMTP ----------------------------------------------------------------------------------
+
+
+def _is_permanent(code: int) -> bool:
+    return 500 <= code < 600  # RFC 5321 §4.2.1: 5yz is a permanent negative completion
+
+
+class SmtpMailer:
+    """One kept-open SMTP connection, reopened when the server dropped it."""
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        *,
+        user: str | None,
+        password: str | None,
+        ssl_context: ssl.SSLContext,
+    ) -> None:
+        self.scheme, self.host, self.port = scheme, host, port
+        self._user, self._password = user, password
+        self._ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            return self._open()
+        except smtplib.SMTPAuthenticationError as exc:
+            # Not permanent for the message: the outbox keeps it until the login is fixed.
+            raise TransientError(
+                f"SMTP login refused by {self} (check MAILINTAKE_SMTP_USER/PASSWORD): "
+                f"{exc.smtp_code} {exc.smtp_error!r}"
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientError(f"cannot connect to {self}: {exc}") from exc
+
+    def _open(self) -> smtplib.SMTP:
+        if self.scheme == "smtps":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=30, context=self._ssl_context
+            )
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=30)
+        try:
+            smtp.ehlo()
+            if self.scheme == "smtp+starttls":
+                smtp.starttls(context=self._ssl_context)
+                smtp.ehlo()
+            if self._user:
+                smtp.login(self._user, self._password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _session(self) -> smtplib.SMTP:
+        """The open connection, checked with NOOP so a send never runs on a dead link."""
+        if self._smtp is not None:
+            try:
+                if self._smtp.noop()[0] == 250:
+                    return self._smtp
+            except (OSError, smtplib.SMTPException):
+                pass  # the server closed an idle connection: open a new one below
+            self._drop()
+        self._smtp = self._connect()
+        return self._smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        smtp = self._session()
+        try:
+            refused = smtp.sendmail(sender, list(recipients), raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._refused(exc.recipients, delivered=False)
+        except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused
+            self._rejected(exc)
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise TransientError(f"sending through {self} failed: {exc}") from exc
+        if refused:
+            self._refused(refused, delivered=True)
+        log.info("mailer.sent", server=str(self), recipients=len(recipients), size=len(raw))
+
+    def _rejected(self, exc: smtplib.SMTPResponseException) -> None:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(
+            exc.smtp_error, bytes) else str(exc.smtp_error)
+        reason = f"{self} answered {exc.smtp_code} {text}"
+        if _is_permanent(exc.smtp_code):
+            raise PermanentSendError(reason) from exc
+        raise TransientError(reason) from exc
+
+    def _refused(self, refused: dict[str, tuple[int, bytes]], *, delivered: bool) -> None:
+        codes = ", ".join(f"{rcpt}: {code}" for rcpt, (code, _) in refused.items())
+        log.warning("mailer.refused", server=str(self), refused=codes, delivered=delivered)
+        if delivered:
+            # The others already have it: a retry would send them a second copy.
+            raise PermanentSendError(f"refused ({codes}); delivered to the others", refused)
+        if all(_is_permanent(code) for code, _ in refused.values()):
+            raise PermanentSendError(f"all recipients refused ({codes})", refused)
+        raise TransientError(f"recipients deferred ({codes})")
+
+    def check(self) -> None:
+        self._drop()
+        self._session()
+        log.info("mailer.checked", server=str(self))
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+# --- file:// -------------------------------------------------------------------------------
+
+
+class FileMailer:
+    """Writes each message unchanged to `<dir>/<UTC time>-<sha12>.eml` (development, tests)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        self._ensure_dir()
+        envelope = "\0".join([sender, *recipients]).encode() + b"\0"
+        digest = hashlib.sha256(envelope + raw).hexdigest()[:12]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.directory / f"{stamp}-{digest}.eml"
+        try:
+            self._write_atomically(target, raw)
+        except OSError as exc:
+            raise TransientError(f"cannot write {target}: {exc}") from exc
+        log.info("mailer.written", path=str(target), recipients=len(recipients), size=len(raw))
+
+    def _write_atomically(self, target: Path, raw: bytes) -> None:
+        # Readers see the whole file or none: write aside, then rename over (POSIX rename(2)).
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(raw)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _ensure_dir(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransientError(f"cannot create {self.directory}: {exc}") from exc
+
+    def check(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = f"MAILINTAKE_SMTP_URL: cannot create {self.directory}: {exc}"
+            raise ConfigError(reason) from exc
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise ConfigError(f"MAILINTAKE_SMTP_URL: {self.directory} is not writable")
+
+    def close(self) -> None:
+        return None
