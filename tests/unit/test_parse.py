@@ -16,7 +16,7 @@ from mailintake.adapters.parse import (
     sanitize_filename,
     strip_reply,
 )
-from tests.corpus import CORPUS, load_json
+from tests.corpus import CORPUS, load_json, require_corpus
 
 POLISH = "zrzut_ekranu_ąęłńóśźż.png"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -462,9 +462,8 @@ def test_tnef_is_unpacked_or_kept(case: dict[str, object]) -> None:
 
 def test_tnef_body_is_used_when_the_message_has_none() -> None:
     """A TNEF stream carrying a body supplies the text of an otherwise empty message."""
+    require_corpus()
     path = TNEF_DIR / "triples.tnef"
-    if not path.is_file():
-        pytest.skip("corpus not available")
     msg = EmailMessage()
     msg["From"], msg["Subject"] = "outlook@example.com", "TNEF"
     msg.set_content(path.read_bytes(), maintype="application", subtype="ms-tnef")
