@@ -292,6 +292,7 @@ def request_context(ticket: db.Ticket, missing: list[str], *, reminder: bool = F
     """What the request and reminder templates show: what is missing, the form, the deadline."""
     return {
         "missing": t.field_labels(missing, ticket.language),
+        "missing_codes": list(missing),
         "form": fields.form_lines(missing, ticket.language),
         "attempts": ticket.attempts + 1,
         "reminder": reminder,
