@@ -32,14 +32,16 @@ def client_reply_to_resolved(
     intent = mailrules.client_intent(mail.own_text, mail.subject)
     by = mail.from_addr or ticket.client_email
     if intent == "complaint":
-        t.change_status(session, ticket, Status.ANALIZA, by=by, reason="client complaint", now=msg.now)
+        t.change_status(session, ticket, Status.ANALIZA, by=by, reason="client complaint",
+                        now=msg.now)  # fmt: skip
         ticket.auto_close_at = None
         ticket.resolved_at = None
         ticket.resolution = None
         t.tell_staff_of_reply(session, app, msg, ticket)
         return Outcome("updated", ticket.key, mail.message_id, "complaint")
     if intent == "confirm":
-        close(session, app, ticket, CloseReason.RESOLVED, by=by, text="client confirmed", now=msg.now)
+        close(session, app, ticket, CloseReason.RESOLVED, by=by, text="client confirmed",
+              now=msg.now)  # fmt: skip
         return Outcome("updated", ticket.key, mail.message_id, "confirmed")
     t.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id, "comment")

@@ -32,7 +32,7 @@ from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import lifecycle
+from mailintake.services import lifecycle, reports
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -230,24 +230,10 @@ def _fix(job: Job, ticket: db.Ticket) -> Outcome:
 def _past_sla(job: Job, ticket: db.Ticket, eta: date) -> bool:
     """Is `eta` later than the day the SLA resolution target falls on (SPEC section 4)?"""
     plan = job.app.settings.clients.for_address(ticket.client_email).sla
-    due = deadlines.sla_due(_sla_start(job.session, ticket), plan.resolution_hours,
-                            job.app.calendar, _pauses(ticket))  # fmt: skip
+    history = db.history_of(job.session, ticket.id)
+    start = reports.sla_start(ticket, history)
+    due = deadlines.sla_due(start, plan.resolution_hours, job.app.calendar, reports.pauses(ticket))
     return due is not None and eta > date.fromisoformat(t.local_time(due)[:10])
-
-
-def _sla_start(session: Session, ticket: db.Ticket) -> datetime:
-    """When the ticket became complete (first entry to ANALIZA), else when it was created."""
-    for row in db.history_of(session, ticket.id or 0):
-        if row.to_status == Status.ANALIZA:
-            return row.at
-    return ticket.created_at
-
-
-def _pauses(ticket: db.Ticket) -> list[deadlines.Pause]:
-    return [
-        (datetime.fromisoformat(start), datetime.fromisoformat(end) if end else None)
-        for start, end in (ticket.sla_paused or [])
-    ]
 
 
 def _release(job: Job, ticket: db.Ticket) -> Outcome:

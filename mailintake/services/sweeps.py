@@ -1,21 +1,269 @@
 """Use case: the deadline sweep (SPEC section 4) and the daily digest (SPEC section 8).
 
-Owns: `run_sweeps(app, now)` — computes what is due from stored deadlines,
-never from "the job ran" — and `send_digest_if_due`. Idempotent: a second run
-at the same instant does nothing.
+Owns: `run_sweeps(app, now)` — reminders and the incomplete-close of the
+completion window, the auto-close of resolved tickets, the reminder and the
+suspension of an unanswered question — and `send_digest_if_due(app, now)`.
+
+What is due is computed from stored ticket times on every run, never from
+"the job ran" (STYLE: schedule / Celery beat), and every action changes the
+times it was computed from, so a second run at the same instant sends nothing
+and a daemon that was down catches up once. Each ticket is handled in its own
+transaction, its row locked and its due actions computed again under the
+lock, so two instances never act twice. Must not send mail (the outbox does).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+import structlog
+from sqlmodel import Session, select
+
+from mailintake.adapters import db
 from mailintake.bootstrap import App
+from mailintake.domain import deadlines, fields
+from mailintake.domain.businessdays import as_utc
+from mailintake.domain.deadlines import CompletionAction
+from mailintake.domain.status import CloseReason, Status
+from mailintake.services import lifecycle, reports
+from mailintake.services import tickets as t
+from mailintake.services.intake import record_attempt, request_context
+
+log = structlog.get_logger()
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+REMIND = "reminded"
+CLOSE_INCOMPLETE = "closed_incomplete"
+CLOSE_RESOLVED = "closed_resolved"
+QUESTION_REMINDER = "question_reminded"
+SUSPEND = "suspended"
+ACTIONS = (REMIND, CLOSE_INCOMPLETE, CLOSE_RESOLVED, QUESTION_REMINDER, SUSPEND)
+COMPLETION_ACTIONS = {
+    CompletionAction.REMIND: REMIND,
+    CompletionAction.CLOSE_INCOMPLETE: CLOSE_INCOMPLETE,
+}
 
 
 def run_sweeps(app: App, now: datetime) -> dict[str, int]:
-    """Every deadline due at `now`; returns counts by action."""
-    return {}
+    """Every deadline due at `now`; returns how many of each action were taken (and `failed`)."""
+    now = as_utc(now)
+    counts = dict.fromkeys((*ACTIONS, "failed"), 0)
+    for ticket_id, key in _tickets_with_something_due(app, now):
+        try:
+            with db.transaction(app.engine) as session:
+                done = _sweep_ticket(session, app, _locked(session, ticket_id), now)
+        except Exception:  # one broken ticket must not stop the others (STYLE: per-item try)
+            log.exception("sweep.failed", ticket=key)
+            counts["failed"] += 1
+            continue
+        for action in done:
+            counts[action] += 1
+            log.info(f"sweep.{action}", ticket=key, now=now.isoformat())
+    return counts
+
+
+def _tickets_with_something_due(app: App, now: datetime) -> list[tuple[int, str]]:
+    """A read-only first look, so tickets with nothing due are never locked."""
+    query = select(db.Ticket).where(
+        sa.or_(
+            db.Ticket.status == Status.NOWY,
+            sa.and_(db.Ticket.status == Status.ROZWIAZANY, db.Ticket.auto_close_at <= now),
+            sa.and_(db.Ticket.awaiting_client, sa.not_(db.Ticket.suspended)),
+        )
+    )
+    with db.transaction(app.engine) as session:
+        found = session.exec(query.order_by(db.Ticket.id)).all()
+        return [(ticket.id, ticket.key) for ticket in found if _maybe_due(app, ticket, now)]
+
+
+def _maybe_due(app: App, ticket: db.Ticket, now: datetime) -> bool:
+    """True when something is due, or when asking failed: its own transaction logs the fault."""
+    try:
+        return bool(due_actions(app, ticket, now))
+    except Exception:
+        return True
+
+
+def _locked(session: Session, ticket_id: int) -> db.Ticket:
+    """The ticket row, locked for this transaction (`FOR UPDATE`; SQLite locks on write)."""
+    query = select(db.Ticket).where(db.Ticket.id == ticket_id).with_for_update()
+    return session.exec(query).one()
+
+
+def due_actions(app: App, ticket: db.Ticket, now: datetime) -> list[str]:
+    """What the procedure's clocks ask of `ticket` at `now`, in the order to take it."""
+    due = [action for action in (_completion_due(app, ticket, now), _auto_close_due(ticket, now))
+           if action]  # fmt: skip
+    if CLOSE_INCOMPLETE not in due and CLOSE_RESOLVED not in due:
+        question = _question_due(app, ticket, now)
+        due += [question] if question else []
+    return due
+
+
+def _completion_due(app: App, ticket: db.Ticket, now: datetime) -> str | None:
+    """Reminder or incomplete-close while a NOWY ticket still misses data (SPEC section 4)."""
+    if ticket.status != Status.NOWY or not fields.missing(ticket.fields or {}):
+        return None
+    action = deadlines.completion_action_due(
+        clock_start=ticket.clock_start or ticket.created_at,
+        reminders_sent=ticket.reminders_sent,
+        attempts=ticket.attempts,
+        last_attempt_at=ticket.last_attempt_at,
+        now=now,
+        cal=app.calendar,
+    )
+    return COMPLETION_ACTIONS.get(action) if action else None
+
+
+def _auto_close_due(ticket: db.Ticket, now: datetime) -> str | None:
+    """A ROZWIAZANY ticket closes itself at `auto_close_at` (72 h after resolution)."""
+    due = ticket.status == Status.ROZWIAZANY and ticket.auto_close_at is not None
+    return CLOSE_RESOLVED if due and ticket.auto_close_at <= now else None
+
+
+def _question_due(app: App, ticket: db.Ticket, now: datetime) -> str | None:
+    """Reminder 3 BD after an unanswered question; suspension 72 h after that reminder."""
+    if not ticket.awaiting_client or ticket.suspended or ticket.status == Status.ZAMKNIETY:
+        return None
+    if ticket.question_reminded_at is None:
+        asked = ticket.awaiting_since or ticket.updated_at
+        due = deadlines.question_reminder_at(asked, app.calendar)
+        return QUESTION_REMINDER if now >= due else None
+    return SUSPEND if now >= deadlines.suspend_at(ticket.question_reminded_at) else None
+
+
+def _sweep_ticket(session: Session, app: App, ticket: db.Ticket, now: datetime) -> list[str]:
+    """Take the actions due under the lock; returns those taken."""
+    return [action for action in due_actions(app, ticket, now)
+            if APPLY[action](session, app, ticket, now)]  # fmt: skip
+
+
+# -- the actions (inside the ticket's transaction) -------------------------
+
+
+def _may_mail(session: Session, app: App, to: str, ticket: db.Ticket, now: datetime) -> bool:
+    """The per-address cap on automatic mail (SPEC section 5); a capped action waits a sweep."""
+    sent = db.automatic_mail_count(session, to, now - timedelta(hours=1))
+    if sent < app.settings.autoreply_per_hour:
+        return True
+    log.warning("mail.rate_limited", ticket=ticket.key, to=to)
+    return False
+
+
+def _remind(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
+    """Reminder for missing data: an attempt, so `close_after` moves (SPEC section 4)."""
+    if not _may_mail(session, app, ticket.client_email, ticket, now):
+        return False
+    missing = fields.missing(ticket.fields or {})
+    t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email], template="request_missing",
+                 kind="reminder", now=now, lang=ticket.language, auto_submitted="auto-generated",
+                 **request_context(ticket, missing, reminder=True))  # fmt: skip
+    record_attempt(ticket, now)
+    ticket.reminders_sent += 1
+    t.add_history(session, ticket, ticket.status, ticket.status, by="system",
+                  reason=f"reminder {ticket.reminders_sent}: data missing", now=now)  # fmt: skip
+    return True
+
+
+def _close_incomplete(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
+    lifecycle.close(session, app, ticket, CloseReason.INCOMPLETE, by="system", now=now,
+                    text="incomplete: data still missing after the completion window")  # fmt: skip
+    return True
+
+
+def _close_resolved(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
+    lifecycle.close(session, app, ticket, CloseReason.RESOLVED, by="system", now=now,
+                    text="resolved: 72 h after the solution without a complaint")  # fmt: skip
+    return True
+
+
+def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
+    """Remind the client of our question (SPEC section 4); suspension counts from now."""
+    if not _may_mail(session, app, ticket.client_email, ticket, now):
+        return False
+    t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                 template="question_reminder", kind="question_reminder", now=now,
+                 lang=ticket.language, auto_submitted="auto-generated",
+                 asked_at=t.local_time(ticket.awaiting_since),
+                 question=_last_question(session, ticket))  # fmt: skip
+    ticket.question_reminded_at = now
+    t.add_history(session, ticket, ticket.status, ticket.status, by="system",
+                  reason="reminder: question unanswered for 3 business days", now=now)  # fmt: skip
+    return True
+
+
+def _last_question(session: Session, ticket: db.Ticket) -> str:
+    """The text of our last question, without the footer, to quote in the reminder."""
+    asked = [m for m in db.messages_of(session, ticket.id) if m.kind == "question"]
+    return asked[-1].body_text.split("\n--\n")[0].strip() if asked else ""
+
+
+def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
+    """No answer 72 h after the reminder: the ticket is suspended and staff are told."""
+    ticket.suspended = True
+    ticket.updated_at = now
+    t.add_history(session, ticket, ticket.status, ticket.status, by="system",
+                  reason="suspended: no answer 72 h after the reminder", now=now)  # fmt: skip
+    t.notify_staff(
+        session, app, ticket=ticket, now=now, kind="staff_notice",
+        subject=f"[{ticket.key}] Zawieszone, brak odpowiedzi / suspended: {ticket.subject}",
+        title="Klient nie odpowiedział na pytanie; zgłoszenie jest zawieszone.",
+        lines=[
+            f"Pytanie zadane / asked: {t.local_time(ticket.awaiting_since)}",
+            f"Przypomnienie / reminded: {t.local_time(ticket.question_reminded_at)}",
+            "The client did not answer the question; the ticket is suspended "
+            "(close it with [ZAMKNIJ] or ask again).",
+        ],
+    )  # fmt: skip
+    return True
+
+
+APPLY: dict[str, Callable[[Session, App, db.Ticket, datetime], bool]] = {
+    REMIND: _remind,
+    CLOSE_INCOMPLETE: _close_incomplete,
+    CLOSE_RESOLVED: _close_resolved,
+    QUESTION_REMINDER: _question_reminder,
+    SUSPEND: _suspend,
+}
+
+
+# -- the daily digest ------------------------------------------------------
 
 
 def send_digest_if_due(app: App, now: datetime) -> bool:
-    return False
+    """Mail R-1..R-3 to staff once a business day, at or after `digest_time` (Warsaw)."""
+    now = as_utc(now)
+    local = now.astimezone(WARSAW)
+    staff = sorted(app.settings.staff)
+    if not staff or not app.calendar.is_business_day(local.date()):
+        return False
+    if local.time() < app.settings.digest_time:
+        return False
+    since = _local_midnight(local)
+    with db.transaction(app.engine) as session:
+        if _digest_sent_since(session, since):
+            return False
+    context = reports.digest_context(app, now)
+    with db.transaction(app.engine) as session:
+        if _digest_sent_since(session, since):  # another instance was quicker
+            return False
+        t.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
+                     now=now, auto_submitted="auto-generated", automatic=False,
+                     **context)  # fmt: skip
+    log.info("digest.queued", to=staff, date=local.date().isoformat())
+    return True
+
+
+def _local_midnight(local: datetime) -> datetime:
+    return datetime.combine(local.date(), datetime.min.time(), WARSAW)
+
+
+def _digest_sent_since(session: Session, since: datetime) -> bool:
+    """The outbox remembers the digest: a `digest` row queued today means it is done."""
+    query = select(db.OutboxRow.id).where(
+        db.OutboxRow.kind == "digest", db.OutboxRow.created_at >= since
+    )
+    return session.exec(query.limit(1)).first() is not None
