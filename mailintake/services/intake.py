@@ -9,6 +9,7 @@ or the mail server (the daemon and the outbox do).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta
 
@@ -50,7 +51,7 @@ def handle_message(
             seen = db.intake_by_hash(session, sha256)
             if seen is not None:
                 return Outcome("duplicate", seen.ticket_key, mail.message_id, "same bytes seen")
-            outcome = _handle(session, app, mail, raw, received_at, now)
+            outcome = _handle(session, app, Incoming(mail, raw, sha256, received_at, now, None))
             session.add(
                 db.IntakeRow(
                     raw_sha256=sha256,
@@ -77,18 +78,16 @@ def handle_message(
     return outcome
 
 
-def _handle(
-    session: Session, app: App, mail: ParsedMail, raw: bytes, received_at: datetime, now: datetime
-) -> Outcome:
+def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
+    mail = msg.mail
     previous = mail.message_id and db.intake_by_message_id(session, mail.message_id)
     if previous:
         return Outcome("duplicate", previous.ticket_key, mail.message_id, "same Message-ID seen")
     c = mailrules.classify(
         mail, support_address=app.settings.support_address, staff=app.settings.staff
     )
-    msg = Incoming(mail, raw, hashlib.sha256(raw).hexdigest(), received_at, now, c)
-    handler = ROUTES.get(c.kind, handle_client)
-    return handler(session, app, msg)
+    msg = dataclasses.replace(msg, classification=c)
+    return ROUTES[c.kind](session, app, msg)
 
 
 def quarantine(

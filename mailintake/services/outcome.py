@@ -41,4 +41,4 @@ class Incoming:
     raw_sha256: str
     received_at: datetime
     now: datetime
-    classification: mailrules.Classification
+    classification: mailrules.Classification | None  # None until classified
