@@ -8,7 +8,7 @@ store, renderer, calendar, mailbox and mail transport). Services receive the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -17,8 +17,9 @@ from mailintake.adapters import db, migrate
 from mailintake.adapters.blobs import BlobStore
 from mailintake.adapters.inbox import Inbox, open_inbox
 from mailintake.adapters.mailer import Mailer, open_mailer
+from mailintake.adapters.oauth2 import TokenProvider, make_token_provider, smtp_uses_oauth2
 from mailintake.adapters.render import Renderer
-from mailintake.config import Settings
+from mailintake.config import Settings, load_clients
 from mailintake.domain.businessdays import BusinessCalendar
 
 
@@ -34,6 +35,8 @@ class App:
     renderer: Renderer
     calendar: BusinessCalendar
     clock: Callable[[], datetime] = utc_now
+    # OAuth2 (XOAUTH2) for IMAP and SMTP; its `healthy`/`last_error` feed /healthz and check.
+    token_provider: TokenProvider | None = None
     _mailer: Mailer | None = field(default=None, repr=False)
 
     @property
@@ -41,7 +44,12 @@ class App:
         """The mail transport, connected on first use (the outbox is its only caller)."""
         if self._mailer is None:
             s = self.settings
-            self._mailer = open_mailer(s.smtp_url, user=s.smtp_user, password=s.smtp_password)
+            self._mailer = open_mailer(
+                s.smtp_url,
+                user=s.smtp_user,
+                password=s.smtp_password,
+                token_provider=self.token_provider if smtp_uses_oauth2(s) else None,
+            )
         return self._mailer
 
     def open_inbox(self) -> Inbox:
@@ -54,7 +62,14 @@ class App:
             processed_folder=s.processed_folder,
             quarantine_folder=s.quarantine_folder,
             idle=s.imap_idle,
+            token_provider=self.token_provider,
         )
+
+    def reload(self) -> None:
+        """Re-read the notice templates and the clients file (SIGHUP); a bad file raises first."""
+        clients = load_clients(self.settings.clients_file)  # ConfigError: nothing changed yet
+        self.renderer.reload()
+        self.settings = replace(self.settings, clients=clients)
 
     def close(self) -> None:
         if self._mailer is not None:
@@ -82,4 +97,5 @@ def build_app(
             closures=settings.closures,
         ),
         clock=clock,
+        token_provider=make_token_provider(settings),
     )

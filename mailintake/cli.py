@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import smtplib
+import ssl
 import sys
 import threading
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import structlog
+from imapclient.exceptions import LoginError
 
 from mailintake import log as logsetup
 from mailintake.bootstrap import App, build_app
@@ -92,14 +95,81 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 if (result.transient_error)
                 else 0
             )
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        signal.signal(signal.SIGHUP, lambda *_: app.renderer.reload())
-        daemon.run(app, stop)
-        return 0
+        return serve(app)
     finally:
         app.close()
+
+
+def serve(app: App) -> int:
+    """The daemon as a service: signals, sd_notify(3) and metrics around `daemon.run`."""
+    from mailintake import daemon
+    from mailintake.adapters.sdnotify import Notifier
+
+    notifier = Notifier.from_environ()
+    stop = threading.Event()
+
+    def on_stop(*_: object) -> None:
+        notifier.stopping()
+        stop.set()  # the loop finishes the message in hand, then flushes the outbox
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_stop)
+    signal.signal(signal.SIGHUP, lambda *_: reload(app))
+    metrics = start_metrics(app)
+    monitor = daemon.Monitors(notifier, *([metrics] if metrics else []))
+
+    def on_ready() -> None:
+        _require_database(app)
+        app.mailer.check()
+        notifier.ready("mailbox, SMTP and database reachable")
+        log.info("daemon.ready")
+
+    try:
+        daemon.run(app, stop, on_ready, notifier.watchdog, monitor=monitor)
+    finally:
+        if metrics is not None:
+            metrics.close()
+        notifier.close()
+    return 0
+
+
+def reload(app: App) -> None:
+    """SIGHUP: templates and clients file again; a broken file keeps the old settings."""
+    try:
+        app.reload()
+    except Exception as exc:  # a signal handler must never raise into the loop
+        log.error("daemon.reload_failed", error=_first_line(exc))
+        return
+    log.info("daemon.reloaded", clients_file=str(app.settings.clients_file))
+
+
+def _require_database(app: App) -> None:
+    """Reachable and at the current schema; otherwise the loop retries (not READY yet)."""
+    from mailintake.adapters import migrate
+
+    pending = migrate.pending(app.engine)
+    if pending:
+        raise TransientError(f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)")
+
+
+def start_metrics(app: App):
+    """The /metrics and /healthz server when MAILINTAKE_METRICS_ADDRESS is set."""
+    from mailintake.adapters.metrics import Metrics
+
+    address = app.settings.metrics_address
+    if not address:
+        return None
+    tokens = getattr(app, "token_provider", None)
+    metrics = Metrics(
+        app.engine,
+        poll_interval=min(app.settings.poll_seconds, 30.0),
+        problem=(lambda: tokens.last_error) if tokens is not None else None,
+    )
+    try:
+        metrics.serve(address)
+    except OSError as exc:
+        raise ConfigError(f"MAILINTAKE_METRICS_ADDRESS: cannot listen on {address}: {exc}") from exc
+    return metrics
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -273,8 +343,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.adapters import db, migrate
     from mailintake.adapters.inbox import open_inbox
     from mailintake.adapters.mailer import open_mailer
+    from mailintake.adapters.oauth2 import make_token_provider, smtp_uses_oauth2
 
     print("OK   configuration")
+    tokens = make_token_provider(settings)
+
+    def oauth2() -> str:
+        assert tokens is not None
+        tokens.token()  # raises TransientError naming the endpoint and its answer
+        return "oauth2"
 
     def database() -> str:
         engine = db.make_engine(settings.database_url)
@@ -297,6 +374,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             processed_folder=settings.processed_folder,
             quarantine_folder=settings.quarantine_folder,
             idle=settings.imap_idle,
+            token_provider=tokens,
         )
         try:
             inbox.check()
@@ -306,7 +384,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     def smtp() -> str:
         mailer = open_mailer(
-            settings.smtp_url, user=settings.smtp_user, password=settings.smtp_password
+            settings.smtp_url,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            token_provider=tokens if smtp_uses_oauth2(settings) else None,
         )
         try:
             mailer.check()
@@ -315,14 +396,44 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return "smtp"
 
     failed = 0
-    for name, probe in (("database", database), ("mailbox", mailbox), ("smtp", smtp)):
+    probes = [("database", database), ("mailbox", mailbox), ("smtp", smtp)]
+    if tokens is not None:
+        probes.insert(1, (f"oauth2 ({tokens.provider})", oauth2))
+    for name, probe in probes:
         try:
             probe()
             print(f"OK   {name}")
         except Exception as exc:  # every failure is reported, none stops the other checks
             failed += 1
-            print(f"FAIL {name}: {_first_line(exc)}")
+            print(f"FAIL {name}: {check_reason(exc)}")
     return 1 if failed else 0
+
+
+def check_reason(exc: BaseException) -> str:
+    """What went wrong in words ops search for, then the server's own message."""
+    detail = _first_line(exc)
+    causes = _causes(exc)
+    if any(isinstance(c, (LoginError, smtplib.SMTPAuthenticationError)) for c in causes):
+        return f"authentication failed: {detail}"
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return f"TLS error: {detail}"
+    if isinstance(exc, ConfigError) and "cannot open folder" in detail:
+        return f"folder missing: {detail}"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"connection refused: {detail}"
+    if any(isinstance(c, TimeoutError) for c in causes):
+        return f"timed out: {detail}"
+    return detail
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and everything it was raised from (adapters wrap library errors)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:

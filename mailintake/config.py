@@ -77,6 +77,7 @@ class Settings:
     oauth2_tenant: str | None = None
     oauth2_client_id: str | None = None
     oauth2_client_secret: str | None = None
+    oauth2_refresh_token: str | None = None
     support_address: str = "support@log-systems.com"
     staff: frozenset[str] = frozenset()
     staff_auth: str = "none"
@@ -139,6 +140,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         oauth2_tenant=r.optional("OAUTH2_TENANT"),
         oauth2_client_id=r.optional("OAUTH2_CLIENT_ID"),
         oauth2_client_secret=r.optional("OAUTH2_CLIENT_SECRET"),
+        oauth2_refresh_token=r.optional("OAUTH2_REFRESH_TOKEN"),
         support_address=r.address("SUPPORT_ADDRESS", "support@log-systems.com"),
         staff=frozenset(r.addresses("STAFF")),
         staff_auth=r.staff_auth("STAFF_AUTH", "none"),
@@ -159,7 +161,27 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError("MAILINTAKE_BUSINESS_CLOSES must be later than MAILINTAKE_BUSINESS_OPENS")
     if not settings.templates_dir.is_dir():
         raise ConfigError(f"MAILINTAKE_TEMPLATES_DIR: no such directory: {settings.templates_dir}")
+    _check_oauth2(settings)
     return settings
+
+
+# What each MAILINTAKE_OAUTH2_PROVIDER needs: Microsoft's client credentials name the
+# tenant; Google's refresh-token flow needs the mailbox user's refresh token.
+_OAUTH2_REQUIRED = {
+    "microsoft": ("TENANT", "CLIENT_ID", "CLIENT_SECRET"),
+    "google": ("CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"),
+}
+
+
+def _check_oauth2(settings: Settings) -> None:
+    if settings.oauth2_provider is None:
+        return
+    for name in _OAUTH2_REQUIRED[settings.oauth2_provider]:
+        if getattr(settings, f"oauth2_{name.lower()}") is None:
+            raise ConfigError(
+                f"MAILINTAKE_OAUTH2_{name}: required with "
+                f"MAILINTAKE_OAUTH2_PROVIDER={settings.oauth2_provider}"
+            )
 
 
 class _Reader:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import schedule
 import sqlalchemy as sa
 import structlog
 
+from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox
 from mailintake.bootstrap import App
 from mailintake.errors import TransientError
@@ -34,7 +37,37 @@ class PassResult:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-def take_in(app: App, inbox: Inbox, stop: threading.Event | None = None) -> PassResult:
+class Monitor(Protocol):
+    """Who watches the loop: metrics and the service manager's status line."""
+
+    def passed(self, outcomes: dict[str, int], reading: bool) -> None:
+        """A pass ended well; `reading` is False while another instance reads the mailbox."""
+        ...
+
+    def fault(self, kind: str) -> None: ...
+
+
+class Monitors:
+    """Several monitors as one."""
+
+    def __init__(self, *monitors: Monitor) -> None:
+        self.monitors = monitors
+
+    def passed(self, outcomes: dict[str, int], reading: bool) -> None:
+        for monitor in self.monitors:
+            monitor.passed(outcomes, reading)
+
+    def fault(self, kind: str) -> None:
+        for monitor in self.monitors:
+            monitor.fault(kind)
+
+
+def take_in(
+    app: App,
+    inbox: Inbox,
+    stop: threading.Event | None = None,
+    on_item: Callable[[], None] | None = None,
+) -> PassResult:
     """Handle every waiting message; move each away only after its commit."""
     result = PassResult()
     done: list[str] = []
@@ -42,6 +75,8 @@ def take_in(app: App, inbox: Inbox, stop: threading.Event | None = None) -> Pass
     try:
         for item in inbox.fetch(app.settings.max_message_bytes):
             outcome = _handle_item(app, item)
+            if on_item is not None:
+                on_item()  # a long pass over a full mailbox is progress, not a hang
             result.count(outcome.outcome)
             (held if outcome.outcome == "quarantined" else done).append(item.ref)
             if len(done) >= 100:
@@ -87,7 +122,9 @@ def run_once(app: App) -> PassResult:
     return result
 
 
-def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+def guarded(
+    name: str, job: Callable[[], object], on_fault: Callable[[str], None] | None = None
+) -> Callable[[], None]:
     """`schedule` does not catch exceptions: one failing job must not end the daemon."""
 
     def run_job() -> None:
@@ -95,15 +132,19 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
             job()
         except Exception:
             log.exception("job.failed", job=name)
+            if on_fault is not None:
+                on_fault(f"job_{name}")
 
     return run_job
 
 
-def make_scheduler(app: App) -> schedule.Scheduler:
+def make_scheduler(app: App, on_fault: Callable[[str], None] | None = None) -> schedule.Scheduler:
     scheduler = schedule.Scheduler()
-    scheduler.every(1).minutes.do(guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock())))
     scheduler.every(1).minutes.do(
-        guarded("digest", lambda: sweeps.send_digest_if_due(app, app.clock()))
+        guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock()), on_fault)
+    )
+    scheduler.every(1).minutes.do(
+        guarded("digest", lambda: sweeps.send_digest_if_due(app, app.clock()), on_fault)
     )
     return scheduler
 
@@ -113,41 +154,100 @@ def run(
     stop: threading.Event,
     on_ready: Callable[[], None] | None = None,
     on_tick: Callable[[], None] | None = None,
+    *,
+    monitor: Monitor | None = None,
 ) -> None:
-    """Run until `stop` is set; transient faults are retried with exponential backoff and jitter."""
-    scheduler = make_scheduler(app)
+    """Run until `stop` is set; transient faults are retried with exponential backoff and jitter.
+
+    `on_ready` is called once, after the mailbox answered; `on_tick` after every
+    message, pass and wait slice (the systemd watchdog). With several instances
+    on one PostgreSQL database only the holder of the mailbox lock reads mail;
+    all of them flush the outbox and run the sweeps (row locks keep those single).
+    """
+    tick = on_tick or (lambda: None)
+    on_fault = monitor.fault if monitor is not None else None
+    scheduler = make_scheduler(app, on_fault)
+    lock = leader.mailbox_lock(app.engine, _safe_url(app.settings.inbox_url))
     inbox: Inbox | None = None
     failures = 0
     log.info("daemon.started", inbox=_safe_url(app.settings.inbox_url))
-    guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock()))()
-    while not stop.is_set():
-        try:
-            if inbox is None:
-                inbox = app.open_inbox()
+    guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock()), on_fault)()
+    try:
+        while not stop.is_set():
+            try:
+                reading = lock.acquire()
+                if not reading:
+                    inbox = _close(inbox)  # lost the lock: the new holder reads from now on
+                elif inbox is None:
+                    inbox = app.open_inbox()
                 if on_ready is not None:
+                    _probe_mailbox(app, inbox)
                     on_ready()
                     on_ready = None
-            result = take_in(app, inbox, stop)
-            if result.transient_error:
-                raise TransientError(result.transient_error)
-            guarded("outbox", lambda: outbox.flush(app))()
-            scheduler.run_pending()
-            failures = 0
-            if on_tick is not None:
-                on_tick()
-            if not stop.is_set():
-                inbox.wait(min(app.settings.poll_seconds, 30.0), stop)
-        except (TransientError, OSError, sa.exc.OperationalError) as exc:
-            failures += 1
-            delay = min(2**failures, 300) * random.uniform(0.5, 1.0)
-            log.warning(
-                "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
-            )
-            inbox = _close(inbox)
-            stop.wait(delay)
-    _close(inbox)
-    guarded("outbox", lambda: outbox.flush(app))()
+                result = take_in(app, inbox, stop, tick) if inbox is not None else PassResult()
+                if result.transient_error:
+                    raise TransientError(result.transient_error)
+                guarded("outbox", lambda: outbox.flush(app), on_fault)()
+                scheduler.run_pending()
+                failures = 0
+                if monitor is not None:
+                    monitor.passed(result.outcomes, reading)
+                tick()
+                if not stop.is_set():
+                    _wait(app, inbox, stop, tick)
+            except (TransientError, OSError, sa.exc.OperationalError) as exc:
+                failures += 1
+                delay = min(2**failures, 300) * random.uniform(0.5, 1.0)
+                log.warning(
+                    "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
+                )
+                if monitor is not None:
+                    monitor.fault(_fault_kind(exc))
+                inbox = _close(inbox)
+                _sleep(stop, delay, tick)
+    finally:
+        _close(inbox)
+        lock.release()
+    guarded("outbox", lambda: outbox.flush(app), on_fault)()
     log.info("daemon.stopped")
+
+
+def _probe_mailbox(app: App, inbox: Inbox | None) -> None:
+    """Log in once before READY, also on a standby instance that does not read the mailbox."""
+    if inbox is not None:
+        inbox.check()
+        return
+    probe = app.open_inbox()
+    try:
+        probe.check()
+    finally:
+        probe.close()
+
+
+def _wait(app: App, inbox: Inbox | None, stop: threading.Event, tick: Callable[[], None]) -> None:
+    """Until mail arrives (IDLE) or the poll interval passed; a standby just sleeps."""
+    timeout = min(app.settings.poll_seconds, 30.0)
+    if inbox is not None:
+        inbox.wait(timeout, stop)
+    else:
+        _sleep(stop, timeout, tick)
+
+
+def _sleep(stop: threading.Event, seconds: float, tick: Callable[[], None]) -> None:
+    """Sleep up to `seconds`, waking for `stop`; tick every 30 s so a long backoff is no hang."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        stop.wait(min(left, 30.0))
+        tick()
+
+
+def _fault_kind(exc: BaseException) -> str:
+    """A short, bounded label for metrics: which part failed, not the message."""
+    if isinstance(exc, sa.exc.OperationalError):
+        return "database"
+    if isinstance(exc, TransientError):
+        return "transient"
+    return "network"
 
 
 def _close(inbox: Inbox | None) -> None:

@@ -29,6 +29,7 @@ import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from mailintake.adapters.oauth2 import TokenProvider
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
@@ -78,8 +79,12 @@ def open_inbox(
     processed_folder: str = "Processed",
     quarantine_folder: str = "Quarantine",
     idle: bool = True,
+    token_provider: TokenProvider | None = None,
 ) -> Inbox:
-    """The inbox for *url*: `imap://user@host:port/FOLDER`, `imaps://…` or `maildir://path`."""
+    """The inbox for *url*: `imap://user@host:port/FOLDER`, `imaps://…` or `maildir://path`.
+
+    With *token_provider* the IMAP login is XOAUTH2 with its token instead of the password.
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "maildir":
         return MaildirInbox(Path(url[len("maildir://") :]), processed_folder, quarantine_folder)
@@ -90,6 +95,7 @@ def open_inbox(
             starttls=starttls,
             folders=(processed_folder, quarantine_folder),
             idle=idle,
+            token_provider=token_provider,
         )
     raise ConfigError(f"MAILINTAKE_INBOX_URL: unsupported scheme in {url!r} (imap, imaps, maildir)")
 
@@ -165,8 +171,10 @@ class ImapInbox:
         starttls: bool,
         folders: tuple[str, str],
         idle: bool,
+        token_provider: TokenProvider | None = None,
     ) -> None:
         self.account = account
+        self._tokens = token_provider
         self._ssl_context = ssl_context
         self._starttls = starttls
         self._processed, self._quarantine = folders
@@ -206,7 +214,10 @@ class ImapInbox:
         try:
             if self._starttls:
                 client.starttls(self._ssl_context)
-            client.login(self.account.user, self.account.password)
+            if self._tokens is not None:
+                self._oauth2_login(client, self._tokens)
+            else:
+                client.login(self.account.user, self.account.password)
         except LoginError as exc:
             raise TransientError(
                 f"IMAP login refused for {self.account} (check MAILINTAKE_IMAP_PASSWORD): {exc}"
@@ -215,6 +226,20 @@ class ImapInbox:
             raise TransientError(f"IMAP connection to {self.account} failed: {exc}") from exc
         except IMAPClientError as exc:  # e.g. STARTTLS not offered
             raise TransientError(f"IMAP session setup for {self.account} failed: {exc}") from exc
+
+    def _oauth2_login(self, client: IMAPClient, tokens: TokenProvider) -> None:
+        """XOAUTH2 login; a refused cached token (revoked, expired early) is renewed once."""
+        try:
+            client.oauth2_login(self.account.user, tokens.token())
+        except LoginError:
+            tokens.invalidate()
+            try:
+                client.oauth2_login(self.account.user, tokens.token())
+            except LoginError as exc:
+                reason = f"IMAP XOAUTH2 login refused for {self.account} with a fresh token: {exc}"
+                tokens.login_failed(reason)
+                raise TransientError(reason) from exc
+        tokens.login_succeeded()
 
     def _select(self, client: IMAPClient) -> dict[bytes, object]:
         try:

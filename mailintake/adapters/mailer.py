@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from mailintake.adapters.oauth2 import TokenProvider, xoauth2_string
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
@@ -55,8 +56,12 @@ def open_mailer(
     user: str | None = None,
     password: str | None = None,
     tls_verify: bool = True,
+    token_provider: TokenProvider | None = None,
 ) -> Mailer:
-    """The mailer for *url*: `smtp://`, `smtp+starttls://`, `smtps://host:port` or `file://dir`."""
+    """The mailer for *url*: `smtp://`, `smtp+starttls://`, `smtps://host:port` or `file://dir`.
+
+    With *token_provider* (and *user*) the SMTP login is XOAUTH2 instead of the password.
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "file":
         return FileMailer(Path(url[len("file://") :]))
@@ -70,7 +75,7 @@ def open_mailer(
             raise ConfigError(f"MAILINTAKE_SMTP_URL: no host in {url!r}")
         return SmtpMailer(
             scheme, parts.hostname, port, user=user, password=password,
-            ssl_context=_ssl_context(tls_verify),
+            ssl_context=_ssl_context(tls_verify), token_provider=token_provider,
         )
     raise ConfigError(
         f"MAILINTAKE_SMTP_URL: unsupported scheme in {url!r} (smtp, smtp+starttls, smtps, file)"
@@ -96,6 +101,16 @@ def _is_permanent(code: int) -> bool:
     return 500 <= code < 600  # RFC 5321 §4.2.1: 5yz is a permanent negative completion
 
 
+def _xoauth2(smtp: smtplib.SMTP, user: str, token: str) -> None:
+    # A 334 after the initial response carries a JSON error; the client answers it with an
+    # empty line and the server then sends 535 (Google's XOAUTH2 protocol description).
+    smtp.auth(
+        "XOAUTH2",
+        lambda challenge=None: xoauth2_string(user, token) if challenge is None else "",
+        initial_response_ok=True,
+    )
+
+
 class SmtpMailer:
     """One kept-open SMTP connection, reopened when the server dropped it."""
 
@@ -108,9 +123,11 @@ class SmtpMailer:
         user: str | None,
         password: str | None,
         ssl_context: ssl.SSLContext,
+        token_provider: TokenProvider | None = None,
     ) -> None:
         self.scheme, self.host, self.port = scheme, host, port
         self._user, self._password = user, password
+        self._tokens = token_provider
         self._ssl_context = ssl_context
         self._smtp: smtplib.SMTP | None = None
 
@@ -141,12 +158,31 @@ class SmtpMailer:
             if self.scheme == "smtp+starttls":
                 smtp.starttls(context=self._ssl_context)
                 smtp.ehlo()
-            if self._user:
+            if self._user and self._tokens is not None:
+                self._oauth2_login(smtp, self._user, self._tokens)
+            elif self._user:
                 smtp.login(self._user, self._password or "")
         except BaseException:
             smtp.close()
             raise
         return smtp
+
+    def _oauth2_login(self, smtp: smtplib.SMTP, user: str, tokens: TokenProvider) -> None:
+        """AUTH XOAUTH2 with the initial response; a refused token is renewed once."""
+        try:
+            _xoauth2(smtp, user, tokens.token())
+        except smtplib.SMTPAuthenticationError:
+            tokens.invalidate()
+            try:
+                _xoauth2(smtp, user, tokens.token())
+            except smtplib.SMTPAuthenticationError as exc:
+                reason = (
+                    f"SMTP XOAUTH2 login refused for {user} by {self} with a fresh token: "
+                    f"{exc.smtp_code} {exc.smtp_error!r}"
+                )
+                tokens.login_failed(reason)
+                raise TransientError(reason) from exc
+        tokens.login_succeeded()
 
     def _session(self) -> smtplib.SMTP:
         """The open connection, checked with NOOP so a send never runs on a dead link."""

@@ -1,0 +1,191 @@
+"""Prometheus metrics and the `/healthz` probe over HTTP (prometheus-client).
+
+Owns: the counters the daemon feeds (messages handled by outcome, faults by
+kind, the time of the last successful mailbox pass), the gauges read from the
+database on every scrape (tickets by status, outbox depth and oldest pending
+age), and a small threaded HTTP server on `MAILINTAKE_METRICS_ADDRESS`:
+`/healthz` answers 503 when the loop has not finished a mailbox pass for five
+poll intervals, 200 otherwise; every other path serves the metrics. Must not
+change anything: it only counts and reads.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
+from prometheus_client.registry import Collector
+
+from mailintake.adapters import db
+from mailintake.errors import ConfigError
+
+log = structlog.get_logger()
+
+STALE_AFTER_INTERVALS = 5
+
+
+class DatabaseCollector(Collector):
+    """Tickets by status and the outbox queue, counted when Prometheus scrapes."""
+
+    def __init__(self, engine: sa.Engine, on_error: Counter) -> None:
+        self.engine = engine
+        self.on_error = on_error
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with self.engine.connect() as conn:
+                by_status = conn.execute(
+                    sa.select(db.Ticket.status, sa.func.count()).group_by(db.Ticket.status)
+                ).all()
+                pending = db.OutboxRow.status == "pending"
+                depth, oldest = conn.execute(
+                    sa.select(sa.func.count(), sa.func.min(db.OutboxRow.created_at)).where(pending)
+                ).one()
+        except sa.exc.SQLAlchemyError as exc:
+            self.on_error.labels(kind="metrics_database").inc()
+            log.warning("metrics.database_failed", error=str(exc).splitlines()[0])
+            return
+        tickets = GaugeMetricFamily(
+            "mailintake_tickets", "Tickets by status (SPEC section 2)", labels=["status"]
+        )
+        for status, count in by_status:
+            tickets.add_metric([status], count)
+        yield tickets
+        yield GaugeMetricFamily("mailintake_outbox_pending", "Outbox rows waiting", value=depth)
+        yield GaugeMetricFamily(
+            "mailintake_outbox_oldest_pending_age_seconds",
+            "Age of the oldest waiting outbox row (0 when none waits)",
+            value=_age_seconds(oldest),
+        )
+
+
+def _age_seconds(oldest: datetime | str | None) -> float:
+    if oldest is None:
+        return 0.0
+    if isinstance(oldest, str):  # SQLite without the column type's conversion
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+
+
+class Metrics:
+    """The daemon's counters and health; implements `mailintake.daemon.Monitor`."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        poll_interval: float,
+        problem: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self.poll_interval = poll_interval
+        self._problem = problem  # e.g. OAuth2 tokens no longer refresh: unhealthy at once
+        self.handled = Counter(
+            "mailintake_messages_handled",
+            "Messages taken from the mailbox, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "mailintake_errors", "Faults of the daemon loop, by kind", ["kind"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.last_poll = Gauge(
+            "mailintake_last_successful_poll_timestamp_seconds",
+            "When the mailbox was last read completely (Unix time)",
+            registry=self.registry,
+        )
+        self.registry.register(DatabaseCollector(engine, self.errors))
+        self._last_progress = time.monotonic()
+        self._server: ThreadingWSGIServer | None = None
+
+    # Monitor hooks, called by the daemon loop.
+
+    def passed(self, outcomes: Mapping[str, int], reading: bool) -> None:
+        """A loop pass ended well; a standby instance is healthy without reading."""
+        for outcome, count in outcomes.items():
+            self.handled.labels(outcome=outcome).inc(count)
+        if reading:
+            self.last_poll.set_to_current_time()
+        self._last_progress = time.monotonic()
+
+    def fault(self, kind: str) -> None:
+        self.errors.labels(kind=kind).inc()
+
+    # health and HTTP.
+
+    def health_problem(self) -> str | None:
+        """Why the service is unhealthy, or None."""
+        stale_after = STALE_AFTER_INTERVALS * self.poll_interval
+        if time.monotonic() - self._last_progress > stale_after:
+            return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals"
+        return self._problem() if self._problem is not None else None
+
+    def wsgi_app(self):
+        metrics_app = make_wsgi_app(self.registry)
+
+        def app(environ: dict, start_response) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz":
+                problem = self.health_problem()
+                start_response(
+                    "503 Service Unavailable" if problem else "200 OK",
+                    [("Content-Type", "text/plain; charset=utf-8")],
+                )
+                return [f"{problem or 'ok'}\n".encode()]
+            return metrics_app(environ, start_response)
+
+        return app
+
+    def serve(self, address: str) -> tuple[str, int]:
+        """Serve on `host:port` from a daemon thread; returns the bound address."""
+        host, port = parse_address(address)
+        server_class = _server_class(host, port)
+        self._server = make_server(
+            host, port, self.wsgi_app(), server_class, handler_class=_QuietHandler
+        )
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="metrics").start()
+        bound = self._server.server_address
+        log.info("metrics.listening", address=f"{bound[0]}:{bound[1]}")
+        return bound[0], bound[1]
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` → (host, port); a bad value names the variable."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise ConfigError(f"MAILINTAKE_METRICS_ADDRESS: expected host:port, got {address!r}")
+    return host, int(port)
+
+
+def _server_class(host: str, port: int) -> type[ThreadingWSGIServer]:
+    """The server class for the address family of `host` (IPv4 or IPv6)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+
+    return Server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr: scrapes every 15 s would drown the journal."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        return None
