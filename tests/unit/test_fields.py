@@ -26,30 +26,34 @@ from mailintake.domain.mail import Attachment
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
-REQUEST_PL = "\n".join([
-    "Dzień dobry,",
-    "",
-    "dziękujemy za zgłoszenie LOG-000001. Aby je przeanalizować, prosimy o uzupełnienie danych:",
-    "",
-    *form_lines(REQUIRED, "pl"),
-    "",
-    "Wersję znajdą Państwo w menu Pomoc, np. 6.1.111.111.",
-    "Częstotliwość: Jednorazowy / Czasami / Często / Zawsze.",
-    "",
-    "Pozdrawiamy,",
-    "Zespół wsparcia LOG Systems",
-])
+REQUEST_PL = "\n".join(
+    [
+        "Dzień dobry,",
+        "",
+        "dziękujemy za zgłoszenie LOG-000001. Aby je przeanalizować, prosimy o uzupełnienie danych:",
+        "",
+        *form_lines(REQUIRED, "pl"),
+        "",
+        "Wersję znajdą Państwo w menu Pomoc, np. 6.1.111.111.",
+        "Częstotliwość: Jednorazowy / Czasami / Często / Zawsze.",
+        "",
+        "Pozdrawiamy,",
+        "Zespół wsparcia LOG Systems",
+    ]
+)
 
-REQUEST_EN = "\n".join([
-    "Hello,",
-    "",
-    "thank you for ticket LOG-000002. Please fill in:",
-    "",
-    *form_lines(("scenario", "version", "frequency"), "en"),
-    "",
-    "Best regards,",
-    "LOG Systems support",
-])
+REQUEST_EN = "\n".join(
+    [
+        "Hello,",
+        "",
+        "thank you for ticket LOG-000002. Please fill in:",
+        "",
+        *form_lines(("scenario", "version", "frequency"), "en"),
+        "",
+        "Best regards,",
+        "LOG Systems support",
+    ]
+)
 
 
 def ours(*texts: str) -> frozenset[str]:
@@ -62,8 +66,9 @@ def quote(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
 
 
-def att(name: str, kind: str = "application/octet-stream", size: int = 20_000, *,
-        inline: bool = False) -> Attachment:
+def att(
+    name: str, kind: str = "application/octet-stream", size: int = 20_000, *, inline: bool = False
+) -> Attachment:
     return Attachment(filename=name, content_type=kind, data=b"x" * size, inline=inline)
 
 
@@ -101,7 +106,10 @@ def test_field_codes_are_required_then_optional() -> None:
 def test_frequency_labels_name_the_four_procedure_values() -> None:
     """The frequency values are the procedure's Jednorazowy / Czasami / Często / Zawsze."""
     assert [FREQUENCY_LABELS[c]["pl"] for c in ("once", "sometimes", "often", "always")] == [
-        "Jednorazowy", "Czasami", "Często", "Zawsze",
+        "Jednorazowy",
+        "Czasami",
+        "Często",
+        "Zawsze",
     ]
     assert FREQUENCY_LABELS["always"]["en"] == "Always"
 
@@ -175,7 +183,7 @@ Stan usługi "QDesk Scheduler": działa
 Pozdrawiam,
 Jan Kowalski"""
     assert fields_of(text) == {
-        "scenario": "Otwieram moduł Raporty,\nwybieram raport \"Sprzęt\" i klikam Generuj. "
+        "scenario": 'Otwieram moduł Raporty,\nwybieram raport "Sprzęt" i klikam Generuj. '
         "Program się zawiesza.",
         "version": "6.1.111.111",
         "frequency": "always",
@@ -189,11 +197,13 @@ Jan Kowalski"""
 def test_labels_without_diacritics_in_capitals() -> None:
     """Labels match without Polish letters and in any case."""
     text = (
-        "WERSJA OPROGRAMOWANIA: 6.1.2.3\nczestotliwosc bledu: czesto\n"
-        "kod bledu: E-77 brak pamieci"
+        "WERSJA OPROGRAMOWANIA: 6.1.2.3\nczestotliwosc bledu: czesto\nkod bledu: E-77 brak pamieci"
     )
-    assert fields_of(text) == {"version": "6.1.2.3", "frequency": "often",
-                               "error_code": "E-77 brak pamieci"}
+    assert fields_of(text) == {
+        "version": "6.1.2.3",
+        "frequency": "often",
+        "error_code": "E-77 brak pamieci",
+    }
 
 
 def test_english_labels() -> None:
@@ -216,20 +226,23 @@ QDesk Scheduler service: running"""
     }
 
 
-@pytest.mark.parametrize("line", [
-    "* Wersja oprogramowania *: 6.1.2.3",
-    "Wersja oprogramowania*: 6.1.2.3",
-    "**Wersja oprogramowania:** 6.1.2.3",
-    "*Wersja oprogramowania*: 6.1.2.3",
-    "- Wersja oprogramowania - 6.1.2.3",
-    "2. Wersja oprogramowania: 6.1.2.3",
-    "3) wersja: 6.1.2.3",
-    "• Wersja – 6.1.2.3",
-    "Wersja oprogramowania\t6.1.2.3",
-    "Wersja oprogramowania | 6.1.2.3",
-    "Software version = 6.1.2.3",
-    "Wersja oprogramowania (opcja): 6.1.2.3",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "* Wersja oprogramowania *: 6.1.2.3",
+        "Wersja oprogramowania*: 6.1.2.3",
+        "**Wersja oprogramowania:** 6.1.2.3",
+        "*Wersja oprogramowania*: 6.1.2.3",
+        "- Wersja oprogramowania - 6.1.2.3",
+        "2. Wersja oprogramowania: 6.1.2.3",
+        "3) wersja: 6.1.2.3",
+        "• Wersja – 6.1.2.3",
+        "Wersja oprogramowania\t6.1.2.3",
+        "Wersja oprogramowania | 6.1.2.3",
+        "Software version = 6.1.2.3",
+        "Wersja oprogramowania (opcja): 6.1.2.3",
+    ],
+)
 def test_label_decorations_are_tolerated(line: str) -> None:
     """Bullets, numbers, bold, the required-field asterisk and other separators are allowed."""
     assert fields_of(line) == {"version": "6.1.2.3"}
@@ -258,8 +271,7 @@ Wersja: 6.1.2.3"""
 def test_scenario_block_stops_at_the_signature() -> None:
     """The sign-off and the signature below a labelled scenario are not part of it."""
     text = (
-        "Scenariusz: Po kliknięciu Drukuj program się zamyka.\n\n"
-        "Pozdrawiam\nJan\n+48 600 000 000"
+        "Scenariusz: Po kliknięciu Drukuj program się zamyka.\n\nPozdrawiam\nJan\n+48 600 000 000"
     )
     assert fields_of(text)["scenario"] == "Po kliknięciu Drukuj program się zamyka."
 
@@ -272,15 +284,17 @@ def test_hyphenated_word_is_not_a_label() -> None:
 
 def test_scenario_block_stops_at_a_reply_header() -> None:
     """A Polish or English reply header ends the scenario; the quoted history is not read."""
-    for header in ("W dniu 6 maja 2024 10:00 Support <support@log-systems.com> napisał(a):",
-                   "On Mon, May 6, 2024 at 10:00 AM Support <support@log-systems.com> wrote:"):
+    for header in (
+        "W dniu 6 maja 2024 10:00 Support <support@log-systems.com> napisał(a):",
+        "On Mon, May 6, 2024 at 10:00 AM Support <support@log-systems.com> wrote:",
+    ):
         text = f"Scenariusz: Klik Drukuj\n{header}\n> Scenariusz: stary opis"
         assert fields_of(text) == {"scenario": "Klik Drukuj"}
 
 
 @pytest.mark.parametrize("value", ["brak", "-", "n/a", "nie dotyczy", "?"])
 def test_placeholder_answers_are_no_value(value: str) -> None:
-    """"brak", "-", "n/a" and the like leave a field empty."""
+    """ "brak", "-", "n/a" and the like leave a field empty."""
     assert fields_of(f"Kod błędu: {value}\nScenariusz: {value}\n\nSzczegóły w załączniku.") == {}
 
 
@@ -326,8 +340,9 @@ w załączniku
 Często
 >
 {quote(REQUEST_PL.split("Częstotliwość błędu:", 1)[1])}"""
-    got = extract(text, "Dzień dobry, odpowiedzi poniżej.", [att("logs.zip")],
-                  our_lines=ours(REQUEST_PL))
+    got = extract(
+        text, "Dzień dobry, odpowiedzi poniżej.", [att("logs.zip")], our_lines=ours(REQUEST_PL)
+    )
     assert got == {
         "scenario": "Loguję się jako admin, otwieram Raporty\n"
         "i klikam Generuj, pojawia się biały ekran.",
@@ -401,8 +416,9 @@ def test_rewrapped_fragment_of_our_line_is_still_ours() -> None:
 
 def test_bare_frequency_answer_line_in_a_reply() -> None:
     """A reply whose line is just a frequency word gives the frequency."""
-    assert extract("Zawsze.\n\n" + quote(REQUEST_PL), "Zawsze.", [],
-                   our_lines=ours(REQUEST_PL)) == {"frequency": "always"}
+    assert extract(
+        "Zawsze.\n\n" + quote(REQUEST_PL), "Zawsze.", [], our_lines=ours(REQUEST_PL)
+    ) == {"frequency": "always"}
 
 
 def test_answer_to_another_label_is_not_a_bare_frequency() -> None:
@@ -418,30 +434,36 @@ def test_form_lines_joined_by_a_mailer_do_not_answer_each_other() -> None:
 # ---------------------------------------------------------------- version
 
 
-@pytest.mark.parametrize(("text", "version"), [
-    ("Mamy wersję 6.1.2.3 na serwerze produkcyjnym.", "6.1.2.3"),
-    ("We run version 6.1.111.111.", "6.1.111.111"),
-    ("Zainstalowany LOG System 6.1.111.111 zgłasza błąd.", "6.1.111.111"),
-    ("Po aktualizacji do wersji 6.2.1 raport nie działa.", "6.2.1"),
-    ("ver. 6.1.5.9", "6.1.5.9"),
-    ("Serwer 192.168.1.10, wersja programu 6.1.2.3", "6.1.2.3"),
-    ("Wersja z dnia 15.01.2024, numer wersji 6.0.10.1", "6.0.10.1"),
-])
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("Mamy wersję 6.1.2.3 na serwerze produkcyjnym.", "6.1.2.3"),
+        ("We run version 6.1.111.111.", "6.1.111.111"),
+        ("Zainstalowany LOG System 6.1.111.111 zgłasza błąd.", "6.1.111.111"),
+        ("Po aktualizacji do wersji 6.2.1 raport nie działa.", "6.2.1"),
+        ("ver. 6.1.5.9", "6.1.5.9"),
+        ("Serwer 192.168.1.10, wersja programu 6.1.2.3", "6.1.2.3"),
+        ("Wersja z dnia 15.01.2024, numer wersji 6.0.10.1", "6.0.10.1"),
+    ],
+)
 def test_version_in_free_text_near_the_word(text: str, version: str) -> None:
     """A version number right after wersja/version/LOG System is taken from free text."""
     assert fields_of(text).get("version") == version
 
 
-@pytest.mark.parametrize("text", [
-    "Serwer 192.168.1.10 nie odpowiada, wersja: nie wiem.",
-    "Wersja bazy na serwerze 10.0.0.12 jest inna.",
-    "Adres IP 10.1.1.1 w wersji testowej.",
-    "Wersja z dnia 15.01.2024.",
-    "Wersja wydana 2024.05.06 nie działa.",
-    "Zamówienie 6.1.2.3 z magazynu nie działa.",
-    "Wersja 6.1.2.3.4 to nie jest numer.",
-    "Wersja: http://10.0.0.1/admin",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Serwer 192.168.1.10 nie odpowiada, wersja: nie wiem.",
+        "Wersja bazy na serwerze 10.0.0.12 jest inna.",
+        "Adres IP 10.1.1.1 w wersji testowej.",
+        "Wersja z dnia 15.01.2024.",
+        "Wersja wydana 2024.05.06 nie działa.",
+        "Zamówienie 6.1.2.3 z magazynu nie działa.",
+        "Wersja 6.1.2.3.4 to nie jest numer.",
+        "Wersja: http://10.0.0.1/admin",
+    ],
+)
 def test_no_version_from_addresses_dates_or_unrelated_numbers(text: str) -> None:
     """IP addresses, dates and numbers away from the word version are not versions."""
     assert "version" not in fields_of(text)
@@ -465,18 +487,37 @@ def test_version_only_in_quoted_text_is_not_taken() -> None:
 # ---------------------------------------------------------------- frequency
 
 
-@pytest.mark.parametrize(("written", "code"), [
-    ("Jednorazowy", "once"), ("jednorazowo", "once"), ("Raz", "once"), ("tylko raz", "once"),
-    ("Czasami", "sometimes"), ("czasem", "sometimes"), ("Sporadycznie", "sometimes"),
-    ("nie zawsze", "sometimes"), ("raz w tygodniu", "sometimes"),
-    ("Często", "often"), ("Czesto", "often"), ("CZĘSTO", "often"), ("raz dziennie", "often"),
-    ("Zawsze", "always"), ("Za każdym razem", "always"), ("za kazdym razem", "always"),
-    ("once", "once"), ("one-time", "once"),
-    ("sometimes", "sometimes"), ("occasionally", "sometimes"), ("intermittent", "sometimes"),
-    ("often", "often"), ("Frequently", "often"),
-    ("always", "always"), ("every time", "always"),
-    ("Zawsze (przy każdym wydruku)", "always"),
-])
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Jednorazowy", "once"),
+        ("jednorazowo", "once"),
+        ("Raz", "once"),
+        ("tylko raz", "once"),
+        ("Czasami", "sometimes"),
+        ("czasem", "sometimes"),
+        ("Sporadycznie", "sometimes"),
+        ("nie zawsze", "sometimes"),
+        ("raz w tygodniu", "sometimes"),
+        ("Często", "often"),
+        ("Czesto", "often"),
+        ("CZĘSTO", "often"),
+        ("raz dziennie", "often"),
+        ("Zawsze", "always"),
+        ("Za każdym razem", "always"),
+        ("za kazdym razem", "always"),
+        ("once", "once"),
+        ("one-time", "once"),
+        ("sometimes", "sometimes"),
+        ("occasionally", "sometimes"),
+        ("intermittent", "sometimes"),
+        ("often", "often"),
+        ("Frequently", "often"),
+        ("always", "always"),
+        ("every time", "always"),
+        ("Zawsze (przy każdym wydruku)", "always"),
+    ],
+)
 def test_frequency_words_under_the_label(written: str, code: str) -> None:
     """Every Polish and English frequency wording maps to its code."""
     assert fields_of(f"Częstotliwość błędu: {written}") == {"frequency": code}
@@ -488,31 +529,37 @@ def test_frequency_with_several_answers_is_no_answer() -> None:
 
 
 def test_frequency_as_an_answer_to_a_question_label() -> None:
-    """"Jak często występuje błąd? Zawsze" answers the question."""
+    """ "Jak często występuje błąd? Zawsze" answers the question."""
     assert fields_of("Jak często występuje błąd? Zawsze") == {"frequency": "always"}
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("Błąd występuje zawsze przy uruchamianiu raportu.", "always"),
-    ("Czasami program się zawiesza przy zapisie.", "sometimes"),
-    ("It always crashes when I print.", "always"),
-    ("The error happens every time I log in.", "always"),
-    ("Problem pojawia się sporadycznie, głównie rano.", "sometimes"),
-    ("Częstotliwość: raczej często.", "often"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Błąd występuje zawsze przy uruchamianiu raportu.", "always"),
+        ("Czasami program się zawiesza przy zapisie.", "sometimes"),
+        ("It always crashes when I print.", "always"),
+        ("The error happens every time I log in.", "always"),
+        ("Problem pojawia się sporadycznie, głównie rano.", "sometimes"),
+        ("Częstotliwość: raczej często.", "often"),
+    ],
+)
 def test_frequency_in_a_sentence_about_the_error(text: str, code: str) -> None:
     """A frequency word in a sentence about the error occurring counts without a label."""
     assert fields_of(text).get("frequency") == code
 
 
-@pytest.mark.parametrize("text", [
-    "Jak zawsze dziękuję za szybką pomoc.",
-    "Zawsze chętnie korzystamy z Państwa wsparcia.",
-    "Często korzystamy z tego raportu.",
-    "Once I click the button, the window closes with an error.",
-    "As always, thanks for the quick help with this issue.",
-    "Jeszcze raz przesyłam opis błędu.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jak zawsze dziękuję za szybką pomoc.",
+        "Zawsze chętnie korzystamy z Państwa wsparcia.",
+        "Często korzystamy z tego raportu.",
+        "Once I click the button, the window closes with an error.",
+        "As always, thanks for the quick help with this issue.",
+        "Jeszcze raz przesyłam opis błędu.",
+    ],
+)
 def test_frequency_words_in_unrelated_sentences_do_not_count(text: str) -> None:
     """Frequency words outside a sentence about the error occurring are ignored."""
     assert "frequency" not in fields_of(text)
@@ -521,17 +568,31 @@ def test_frequency_words_in_unrelated_sentences_do_not_count(text: str) -> None:
 # ---------------------------------------------------------------- attachments
 
 
-@pytest.mark.parametrize("name", [
-    "system.log", "logs.zip", "dump.7z", "logi.rar", "logs.tar.gz", "logs.tgz", "x.tar",
-    "Application.evtx", "trace.etl", "LOGSystem_log.txt", "server.log.1", "SERVER.LOG",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "system.log",
+        "logs.zip",
+        "dump.7z",
+        "logi.rar",
+        "logs.tar.gz",
+        "logs.tgz",
+        "x.tar",
+        "Application.evtx",
+        "trace.etl",
+        "LOGSystem_log.txt",
+        "server.log.1",
+        "SERVER.LOG",
+    ],
+)
 def test_log_files_and_archives_are_logs(name: str) -> None:
     """Log files and log archives count as the logs of KB-1902."""
     assert extract("", "", [att(name)]) == {"logs": [name]}
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "catalog.txt", "dialog.txt", "report.pdf",
-                                  "config.xml", "winmail.dat"])
+@pytest.mark.parametrize(
+    "name", ["notes.txt", "catalog.txt", "dialog.txt", "report.pdf", "config.xml", "winmail.dat"]
+)
 def test_other_files_are_not_logs(name: str) -> None:
     """Documents and text files not named like a log are not logs."""
     assert "logs" not in extract("", "", [att(name)])
@@ -566,13 +627,16 @@ def test_logs_and_screenshots_keep_order_without_repeats() -> None:
 # ---------------------------------------------------------------- scenario from free text
 
 
-@pytest.mark.parametrize("own", [
-    "Dzień dobry, w załączniku logi. Pozdrawiam",
-    "Dzień dobry,\nw załączniku logi.\nPozdrawiam\nJan Kowalski",
-    "Witam,\nproszę o pomoc.\n\nZ poważaniem\nAnna",
-    "Hello,\nlogs attached.\nRegards",
-    "Dzień dobry,\nprzesyłam dodatkowe logi diagnostyczne serwera aplikacyjnego.\nPozdrawiam",
-])
+@pytest.mark.parametrize(
+    "own",
+    [
+        "Dzień dobry, w załączniku logi. Pozdrawiam",
+        "Dzień dobry,\nw załączniku logi.\nPozdrawiam\nJan Kowalski",
+        "Witam,\nproszę o pomoc.\n\nZ poważaniem\nAnna",
+        "Hello,\nlogs attached.\nRegards",
+        "Dzień dobry,\nprzesyłam dodatkowe logi diagnostyczne serwera aplikacyjnego.\nPozdrawiam",
+    ],
+)
 def test_greeting_only_first_message_is_no_scenario(own: str) -> None:
     """A first message that only greets and points at attachments has no scenario."""
     assert "scenario" not in extract(own, own, [], first_message=True)
@@ -632,22 +696,30 @@ def test_labelled_scenario_beats_the_fallback() -> None:
 # ---------------------------------------------------------------- error code
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("Program kończy się błędem 0xC0000005 przy starcie.", "0xC0000005"),
-    ("W logu widać System.NullReferenceException w module raportów.",
-     "System.NullReferenceException"),
-    ("Pojawia się komunikat ERR-1234.", "ERR-1234"),
-    ("Baza zwraca ORA-00942.", "ORA-00942"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Program kończy się błędem 0xC0000005 przy starcie.", "0xC0000005"),
+        (
+            "W logu widać System.NullReferenceException w module raportów.",
+            "System.NullReferenceException",
+        ),
+        ("Pojawia się komunikat ERR-1234.", "ERR-1234"),
+        ("Baza zwraca ORA-00942.", "ORA-00942"),
+    ],
+)
 def test_exception_codes_in_free_text(text: str, code: str) -> None:
     """Well-known exception code shapes are taken from the client's own text."""
     assert fields_of(text).get("error_code") == code
 
 
-@pytest.mark.parametrize("text", [
-    "Dotyczy zgłoszenia LOG-000123 i artykułu KB-1902.",
-    "Błąd wystąpił o 10:45 w pokoju E1234.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dotyczy zgłoszenia LOG-000123 i artykułu KB-1902.",
+        "Błąd wystąpił o 10:45 w pokoju E1234.",
+    ],
+)
 def test_our_keys_and_ordinary_words_are_not_error_codes(text: str) -> None:
     """Ticket keys, KB articles and look-alike words are not error codes."""
     assert "error_code" not in fields_of(text)
@@ -668,7 +740,9 @@ def test_merge_unions_lists_and_overwrites_scalars() -> None:
     old = {"logs": ["a.log", "b.zip"], "version": "6.1.0.1", "frequency": "once"}
     new = {"logs": ["b.zip", "c.7z"], "version": "6.1.0.2"}
     assert merge(old, new) == {
-        "logs": ["a.log", "b.zip", "c.7z"], "version": "6.1.0.2", "frequency": "once",
+        "logs": ["a.log", "b.zip", "c.7z"],
+        "version": "6.1.0.2",
+        "frequency": "once",
     }
 
 
@@ -690,20 +764,25 @@ def test_missing_lists_required_codes_in_order() -> None:
     """Missing fields are the empty required ones, in the order of REQUIRED."""
     assert missing({}) == ["scenario", "version", "logs", "frequency"]
     assert missing({"logs": [], "version": "6.1.2.3", "error_code": "x"}) == [
-        "scenario", "logs", "frequency",
+        "scenario",
+        "logs",
+        "frequency",
     ]
     complete = {"scenario": "s", "version": "6.1.2.3", "logs": ["a.log"], "frequency": "often"}
     assert missing(complete) == []
 
 
 names = st.lists(st.sampled_from(["a.log", "b.zip", "c.7z", "d.png"]), max_size=4, unique=True)
-field_maps = st.fixed_dictionaries({}, optional={
-    "scenario": st.text(max_size=20),
-    "version": st.sampled_from(["6.1.2.3", "6.1.2.4", ""]),
-    "frequency": st.sampled_from(["once", "sometimes", "often", "always"]),
-    "logs": names,
-    "screenshots": names,
-})
+field_maps = st.fixed_dictionaries(
+    {},
+    optional={
+        "scenario": st.text(max_size=20),
+        "version": st.sampled_from(["6.1.2.3", "6.1.2.4", ""]),
+        "frequency": st.sampled_from(["once", "sometimes", "often", "always"]),
+        "logs": names,
+        "screenshots": names,
+    },
+)
 
 
 @given(field_maps, field_maps)
@@ -716,9 +795,7 @@ def test_merging_the_same_message_twice_changes_nothing(
 
 
 @given(st.text(), st.text(), st.booleans())
-def test_extract_never_raises_and_returns_known_fields(
-    text: str, own: str, first: bool
-) -> None:
+def test_extract_never_raises_and_returns_known_fields(text: str, own: str, first: bool) -> None:
     """Any text gives a mapping of known field codes with values of the documented types."""
     got = extract(text, own, [], our_lines=ours(REQUEST_PL), first_message=first)
     assert set(got) <= set(FIELDS)
