@@ -19,7 +19,7 @@ import schedule
 import sqlalchemy as sa
 import structlog
 
-from mailintake.adapters import leader
+from mailintake.adapters import leader, oauth2
 from mailintake.adapters.inbox import Inbox
 from mailintake.bootstrap import App
 from mailintake.errors import TransientError
@@ -204,6 +204,8 @@ def run(
                 if monitor is not None:
                     monitor.fault(_fault_kind(exc))
                 inbox = _close(inbox)
+                # A failing OAuth2 refresh or login mails staff once per episode.
+                guarded("oauth2_alert", lambda: oauth2.alert_if_failing(app), on_fault)()
                 _sleep(stop, delay, tick)
     finally:
         _close(inbox)

@@ -132,6 +132,8 @@ class OutboxRow(SQLModel, table=True):
     message_id: str = Field(max_length=998)
     sender: str = Field(max_length=320)
     recipients: list = _json(list)
+    # The first recipient, lower-case: what the per-sender cap on automatic mail counts by.
+    to_addr: str = Field(default="", max_length=320)
     raw: bytes = Field(sa_type=sa.LargeBinary)
     kind: str = Field(max_length=32)
     automatic: bool = True
@@ -141,6 +143,8 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
+
+    __table_args__ = (sa.Index("ix_outbox_to_addr_created_at", "to_addr", "created_at"),)
 
 
 class IntakeRow(SQLModel, table=True):
@@ -251,5 +255,36 @@ def tickets(session: Session, status: str | None = None) -> list[Ticket]:
 
 def automatic_mail_count(session: Session, recipient: str, since: datetime) -> int:
     """Automatic mails queued for `recipient` since `since` (the per-sender cap, SPEC §5)."""
-    query = select(OutboxRow).where(OutboxRow.automatic, OutboxRow.created_at >= since)
-    return sum(1 for row in session.exec(query) if recipient in row.recipients)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(OutboxRow)
+        .where(
+            OutboxRow.to_addr == recipient.lower(),
+            OutboxRow.automatic,
+            OutboxRow.created_at >= since,
+        )
+    )
+    return session.execute(query).scalar_one()
+
+
+def thread_ids(
+    session: Session, ticket_id: int, internal: frozenset[str] = frozenset()
+) -> list[str]:
+    """Message-IDs of the ticket's mail the client saw, oldest first (no bodies loaded).
+
+    Mail from or only to `internal` addresses (staff) is left out: the client
+    never had it, so threading our answers on it would break their thread.
+    """
+    query = (
+        sa.select(MessageRow.message_id, MessageRow.direction, MessageRow.from_addr,
+                  MessageRow.to_addrs)
+        .where(MessageRow.ticket_id == ticket_id, MessageRow.message_id.is_not(None))
+        .order_by(MessageRow.id)
+    )  # fmt: skip
+    ids = []
+    for message_id, direction, sender, to in session.execute(query):
+        recipients = {a.strip().lower() for a in to.split(",") if a.strip()}
+        internal_mail = sender in internal if direction == "in" else recipients <= internal
+        if not internal_mail:
+            ids.append(message_id)
+    return ids

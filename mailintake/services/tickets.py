@@ -170,9 +170,11 @@ def field_labels(codes: Iterable[str], lang: str) -> list[str]:
     return [fields.LABELS[code].get(lang, fields.LABELS[code]["pl"]) for code in codes]
 
 
-def thread_of(session: Session, ticket: db.Ticket) -> tuple[str | None, tuple[str, ...]]:
+def thread_of(
+    session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
+) -> tuple[str | None, tuple[str, ...]]:
     """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
-    ids = [row.message_id for row in db.messages_of(session, ticket.id) if row.message_id]
+    ids = db.thread_ids(session, ticket.id, internal)
     return (ids[-1] if ids else None), tuple(ids)
 
 
@@ -202,7 +204,10 @@ def queue_mail(
     )
     if subject is None:
         subject = rendered.subject or f"[{ticket.key}] {ticket.subject}"
-    in_reply_to, references = thread_of(session, ticket) if ticket else (None, ())
+    # Staff get the whole thread; the client only the mail it has seen.
+    to_staff = set(to) <= settings.staff
+    internal = frozenset() if to_staff else settings.staff
+    in_reply_to, references = thread_of(session, ticket, internal) if ticket else (None, ())
     domain = settings.support_address.rpartition("@")[2]
     message_id = outmail.new_message_id(ticket.key if ticket else None, domain)
     raw = outmail.compose(
@@ -240,6 +245,7 @@ def queue_mail(
         message_id=message_id,
         sender=settings.support_address,
         recipients=list(to),
+        to_addr=to[0].lower() if to else "",
         raw=raw,
         kind=kind,
         automatic=automatic,

@@ -468,3 +468,24 @@ def test_staff_take_a_ticket_from_nowy_to_zamkniety(tmp_path, dovecot, smtp_serv
         assert len(desk.mails()) == 7  # the request, then one mail per command
     finally:
         desk.app.close()
+
+
+def test_mail_to_the_client_threads_only_on_mail_the_client_saw(desk):
+    """Staff-only notices on a ticket never become the In-Reply-To of our next mail to the client."""
+    key = desk.open()
+    confirmation = desk.mails()[-1]
+    desk.run(
+        client_mail(
+            subject=f"Re: [{key}] Błąd",
+            body="Dodatkowo: błąd występuje też na kliencie.",
+            message_id="more@example.pl",
+            in_reply_to=confirmation["Message-ID"][1:-1],
+        )
+    )
+    staff_notice = desk.mails()[-1]
+    assert staff_notice["To"] == STAFF
+    seen = len(desk.smtp.messages)
+    desk.staff(f"Re: [{key}] Błąd [W TRAKCIE]")
+    [status_mail] = [m for m in desk.mails(seen) if m["To"] == CLIENT]
+    assert status_mail["In-Reply-To"] == "<more@example.pl>"
+    assert staff_notice["Message-ID"] not in status_mail["References"]
