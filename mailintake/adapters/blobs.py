@@ -18,6 +18,7 @@ class BlobStore:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._made: set[Path] = set()  # directories known to exist: mkdir is a syscall per blob
 
     def path(self, kind: str, sha256: str) -> Path:
         return self.root / kind / sha256[:2] / sha256[2:4] / sha256
@@ -28,7 +29,9 @@ class BlobStore:
         target = self.path(kind, sha256)
         if target.exists():
             return sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:

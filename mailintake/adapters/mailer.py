@@ -16,6 +16,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,8 +75,13 @@ def open_mailer(
         if not parts.hostname:
             raise ConfigError(f"MAILINTAKE_SMTP_URL: no host in {url!r}")
         return SmtpMailer(
-            scheme, parts.hostname, port, user=user, password=password,
-            ssl_context=_ssl_context(tls_verify), token_provider=token_provider,
+            scheme,
+            parts.hostname,
+            port,
+            user=user,
+            password=password,
+            ssl_context=_ssl_context(tls_verify),
+            token_provider=token_provider,
         )
     raise ConfigError(
         f"MAILINTAKE_SMTP_URL: unsupported scheme in {url!r} (smtp, smtp+starttls, smtps, file)"
@@ -84,6 +90,7 @@ def open_mailer(
 
 # Submission defaults: RFC 8314 (465 implicit TLS), RFC 6409 (587 submission).
 SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+IDLE_CHECK_AFTER = 10.0  # seconds a kept SMTP connection may rest before a NOOP checks it
 
 
 def _ssl_context(verify: bool) -> ssl.SSLContext:
@@ -130,6 +137,7 @@ class SmtpMailer:
         self._tokens = token_provider
         self._ssl_context = ssl_context
         self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
 
     def __str__(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
@@ -185,8 +193,11 @@ class SmtpMailer:
         tokens.login_succeeded()
 
     def _session(self) -> smtplib.SMTP:
-        """The open connection, checked with NOOP so a send never runs on a dead link."""
+        """The open connection; after a pause it is checked with NOOP so a send never runs on a
+        link the server closed meanwhile (a NOOP before every message would cost a round trip)."""
         if self._smtp is not None:
+            if time.monotonic() - self._last_used < IDLE_CHECK_AFTER:
+                return self._smtp
             try:
                 if self._smtp.noop()[0] == 250:
                     return self._smtp
@@ -202,23 +213,32 @@ class SmtpMailer:
             smtp.close()
 
     def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
-        smtp = self._session()
-        try:
-            refused = smtp.sendmail(sender, list(recipients), raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            self._refused(exc.recipients, delivered=False)
-        except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused
-            self._rejected(exc)
-        except (OSError, smtplib.SMTPException) as exc:
-            self._drop()
-            raise TransientError(f"sending through {self} failed: {exc}") from exc
+        for attempt in (1, 2):
+            reused = self._smtp is not None
+            smtp = self._session()
+            try:
+                refused = smtp.sendmail(sender, list(recipients), raw)
+                break
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._refused(exc.recipients, delivered=False)
+            except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused
+                self._rejected(exc)
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop()
+                if reused and attempt == 1:
+                    continue  # the server closed a kept connection: once more on a new one
+                raise TransientError(f"sending through {self} failed: {exc}") from exc
+        self._last_used = time.monotonic()
         if refused:
             self._refused(refused, delivered=True)
         log.info("mailer.sent", server=str(self), recipients=len(recipients), size=len(raw))
 
     def _rejected(self, exc: smtplib.SMTPResponseException) -> None:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         reason = f"{self} answered {exc.smtp_code} {text}"
         if _is_permanent(exc.smtp_code):
             raise PermanentSendError(reason) from exc

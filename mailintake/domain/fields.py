@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mailintake.domain.mail import Attachment
+from mailintake.domain.text import fold
 
 REQUIRED = ("scenario", "version", "logs", "frequency")
 OPTIONAL = ("screenshots", "error_code", "service_log_system", "service_lsa", "service_qdesk")
@@ -132,21 +133,9 @@ _QUOTE_RE = re.compile(r"^[ \t]*>[> \t]*")
 _MIN_FRAGMENT = 16
 
 
-@functools.lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    """One character lower-cased without its diacritics, always one character long."""
-    if char in "łŁ":  # ł has no Unicode decomposition
-        return "l"
-    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    for candidate in (base.lower(), char.lower()):
-        if len(candidate) == 1:
-            return candidate
-    return char
-
-
 def _fold(text: str) -> str:
     """`text` folded for matching; same length, so indices point into the original."""
-    return "".join(_fold_char(c) for c in text)
+    return fold(text)
 
 
 @dataclass(frozen=True)

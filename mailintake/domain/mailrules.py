@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import email
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -25,6 +24,7 @@ from enum import StrEnum
 from flufl.bounce import all_failures
 
 from mailintake.domain.mail import Attachment, ParsedMail
+from mailintake.domain.text import fold
 
 LOOP_HEADER = "X-Mailintake-Loop"
 """Our own loop header (SPEC section 5); its value is our support address."""
@@ -70,10 +70,8 @@ class Bounce:
 
 
 def _fold(text: str) -> str:
-    """Lower-case `text` without diacritics (ł has no decomposition, so it is mapped by hand)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return plain.replace("ł", "l")
+    """Lower-case `text` without diacritics."""
+    return fold(text)
 
 
 def _local_part(address: str | None) -> str:
@@ -298,7 +296,8 @@ def _is_role_sender(local: str) -> bool:
     return (
         local.startswith("owner-")
         or local.endswith(("-request", "-owner", "-bounces", "-admin"))
-        or plain in ("noreply", "donotreply", "donotrespond")
+        # Also inside a longer name: gmail-noreply@, dmarc-noreply@, noreply-alerts@.
+        or any(word in plain for word in ("noreply", "donotreply", "donotrespond"))
     )
 
 
@@ -496,13 +495,23 @@ def _heuristic_failures(
 ) -> tuple[tuple[str, ...], bool | None]:
     """Non-standard bounces: Mailman's MTA-specific detectors, then exim's header."""
     if message is not None:
-        temporary, permanent = all_failures(message)
+        temporary, permanent = _flufl_failures(message)
         if permanent or temporary:
-            failed = sorted(a.decode("ascii").lower() for a in (permanent or temporary))
+            found = permanent or temporary
+            failed = sorted(a.decode("ascii", errors="replace").lower() for a in found)
             return tuple(failed), bool(permanent)
     header = mail.header("x-failed-recipients") or ""
     failed = tuple(a.strip().lower() for a in header.split(",") if "@" in a)
     return failed, (True if failed else None)
+
+
+def _flufl_failures(message: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """flufl.bounce's detectors; one that crashes on a malformed bounce (it re-raises, e.g.
+    Yale's on an empty From) means "not recognised", never a lost message (SPEC section 5)."""
+    try:
+        return all_failures(message)
+    except Exception:
+        return frozenset(), frozenset()
 
 
 _BODY_MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*<([^>\s]+)>", re.IGNORECASE | re.MULTILINE)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -49,6 +48,7 @@ from enum import StrEnum
 import authres
 
 from mailintake.domain.status import CloseReason, Status
+from mailintake.domain.text import fold
 from mailintake.errors import Refusal
 
 
@@ -192,10 +192,7 @@ def _brackets(subject: str) -> Iterator[tuple[str, str]]:
 
 def _fold(text: str) -> str:
     """Lower case without diacritics, spaces collapsed: ` Rozwiązany ` → `rozwiazany`."""
-    # ł has no Unicode decomposition, so NFKD alone would keep it.
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.split())
+    return " ".join(fold(text).split())
 
 
 def _key_in(inner: str, prefix: str) -> str | None:
