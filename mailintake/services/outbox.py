@@ -20,6 +20,7 @@ from mailintake.adapters import db
 from mailintake.adapters.mailer import PermanentSendError
 from mailintake.bootstrap import App
 from mailintake.errors import TransientError
+from mailintake.services import tickets
 
 log = structlog.get_logger()
 
@@ -69,9 +70,15 @@ def _send_one(app: App, now: datetime) -> str | None:
         try:
             app.mailer.send(row.sender, row.recipients, row.raw)
         except PermanentSendError as exc:
-            return _failed(session, row, ticket_key, str(exc), now)
+            return _failed(app, session, row, ticket_key, str(exc), now)
         except (TransientError, OSError) as exc:
-            return _retry(session, row, ticket_key, str(exc), now)
+            return _retry(app, session, row, ticket_key, str(exc), now)
+        except Exception as exc:
+            # A row no server can take (e.g. a non-ASCII address without SMTPUTF8) must not
+            # block every row behind it forever: it fails and staff are told (SPEC section 5).
+            log.exception("mail.unsendable", ticket=ticket_key, message_id=row.message_id)
+            app.mailer.close()  # the SMTP dialogue stopped half-way; start the next one afresh
+            return _failed(app, session, row, ticket_key, f"{type(exc).__name__}: {exc}", now)
         row.status = "sent"
         row.sent_at = now
         row.attempts += 1
@@ -85,11 +92,13 @@ def _send_one(app: App, now: datetime) -> str | None:
         return "sent"
 
 
-def _retry(session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime) -> str:
+def _retry(
+    app: App, session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
+) -> str:
     row.attempts += 1
     row.last_error = error[:1000]
     if now - row.created_at > GIVE_UP_AFTER:
-        return _failed(session, row, ticket_key, f"gave up after 48 h: {error}", now)
+        return _failed(app, session, row, ticket_key, f"gave up after 48 h: {error}", now)
     row.next_attempt_at = now + backoff(row.attempts)
     log.warning(
         "mail.retry",
@@ -101,15 +110,41 @@ def _retry(session, row: db.OutboxRow, ticket_key: str | None, error: str, now: 
     return "retry"
 
 
-def _failed(session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime) -> str:
+def _failed(
+    app: App, session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
+) -> str:
     row.status = "failed"
     row.last_error = error[:1000]
-    if row.ticket_id is not None:
-        ticket = session.get(db.Ticket, row.ticket_id)
+    ticket = session.get(db.Ticket, row.ticket_id) if row.ticket_id is not None else None
+    if ticket is not None:
         ticket.flagged = True
         ticket.flag_reason = f"mail to {', '.join(row.recipients)} failed: {error}"[:500]
     log.error("mail.failed", ticket=ticket_key, to=row.recipients, error=error)
+    _alert_staff(app, session, row, ticket, error, now)
     return "failed"
+
+
+def _alert_staff(
+    app: App, session, row: db.OutboxRow, ticket: db.Ticket | None, error: str, now: datetime
+) -> None:
+    """Tell staff a mail was not delivered; never about a failed mail to staff (no alert loop)."""
+    staff = {s.lower() for s in app.settings.staff}
+    if not staff or {r.lower() for r in row.recipients} <= staff:
+        log.critical("mail.failed_unreported", to=row.recipients, error=error)
+        return
+    tickets.notify_staff(
+        session,
+        app,
+        ticket=ticket,
+        now=now,
+        subject=f"[mailintake] Wiadomość niewysłana / mail not delivered: {row.kind}",
+        title="Nie udało się wysłać wiadomości / a message could not be sent.",
+        lines=[
+            f"Do / to: {', '.join(row.recipients)}",
+            f"Zgłoszenie / ticket: {ticket.key if ticket else '-'}",
+            f"Błąd / error: {error[:300]}",
+        ],
+    )
 
 
 def _ticket_key(session, row: db.OutboxRow) -> str | None:
