@@ -205,7 +205,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(f"{name}: {outcome.outcome} {outcome.ticket or ''}".rstrip(), flush=True)
         if not args.no_send:
-            outbox.flush(app)
+            outbox.flush(app, limit=None)
         return status
     finally:
         app.close()
@@ -290,7 +290,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     try:
         counts = sweeps.run_sweeps(app, app.clock())
         if not args.no_send:
-            outbox.flush(app)
+            outbox.flush(app, limit=None)
     finally:
         app.close()
     print(json.dumps(counts))
@@ -332,7 +332,7 @@ def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:
             print(f"#{quarantine_id}: {outcome.outcome} {outcome.ticket or ''}".rstrip())
             if outcome.outcome == "quarantined":
                 status = 1
-        outbox.flush(app)
+        outbox.flush(app, limit=None)
     finally:
         app.close()
     return status

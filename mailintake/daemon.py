@@ -118,7 +118,7 @@ def run_once(app: App) -> PassResult:
     finally:
         inbox.close()
     sweeps.run_sweeps(app, app.clock())
-    outbox.flush(app)
+    outbox.flush(app, limit=None)
     return result
 
 

@@ -9,6 +9,7 @@ PostgreSQL) so several instances never send one row twice.
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta
 
@@ -35,10 +36,11 @@ def backoff(attempts: int) -> timedelta:
     return base * random.uniform(0.8, 1.2)
 
 
-def flush(app: App, *, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Send every due row; returns counts by result. Stops early when the server is down."""
+def flush(app: App, *, now: datetime | None = None, limit: int | None = 500) -> dict[str, int]:
+    """Send due rows (all of them with `limit=None`); counts by result. Stops when the server is
+    down. The daemon's loop keeps the default limit so new mail is not kept waiting."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for _ in range(limit):
+    for _ in range(limit) if limit is not None else itertools.count():
         result = _send_one(app, now or app.clock())
         if result is None:
             break
