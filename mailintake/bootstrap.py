@@ -27,6 +27,30 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def inbox_for(s: Settings, token_provider: TokenProvider | None) -> Inbox:
+    """The mailbox named by the settings (IMAP or Maildir)."""
+    return open_inbox(
+        s.inbox_url,
+        password=s.imap_password,
+        starttls=s.imap_starttls,
+        tls_verify=s.imap_tls_verify,
+        processed_folder=s.processed_folder,
+        quarantine_folder=s.quarantine_folder,
+        idle=s.imap_idle,
+        token_provider=token_provider,
+    )
+
+
+def mailer_for(s: Settings, token_provider: TokenProvider | None) -> Mailer:
+    """The mail transport named by the settings (SMTP or .eml files)."""
+    return open_mailer(
+        s.smtp_url,
+        user=s.smtp_user,
+        password=s.smtp_password,
+        token_provider=token_provider if smtp_uses_oauth2(s) else None,
+    )
+
+
 @dataclass
 class App:
     settings: Settings
@@ -43,27 +67,11 @@ class App:
     def mailer(self) -> Mailer:
         """The mail transport, connected on first use (the outbox is its only caller)."""
         if self._mailer is None:
-            s = self.settings
-            self._mailer = open_mailer(
-                s.smtp_url,
-                user=s.smtp_user,
-                password=s.smtp_password,
-                token_provider=self.token_provider if smtp_uses_oauth2(s) else None,
-            )
+            self._mailer = mailer_for(self.settings, self.token_provider)
         return self._mailer
 
     def open_inbox(self) -> Inbox:
-        s = self.settings
-        return open_inbox(
-            s.inbox_url,
-            password=s.imap_password,
-            starttls=s.imap_starttls,
-            tls_verify=s.imap_tls_verify,
-            processed_folder=s.processed_folder,
-            quarantine_folder=s.quarantine_folder,
-            idle=s.imap_idle,
-            token_provider=self.token_provider,
-        )
+        return inbox_for(self.settings, self.token_provider)
 
     def reload(self) -> None:
         """Re-read the notice templates and the clients file (SIGHUP); a bad file raises first."""

@@ -14,6 +14,8 @@ import smtplib
 import ssl
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,10 +71,14 @@ def parse_now(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def app_for(settings: Settings, now: datetime | None = None, migrate_db: bool | None = None) -> App:
-    if now is None:
-        return build_app(settings, migrate_db=migrate_db)
-    return build_app(settings, clock=lambda: now, migrate_db=migrate_db)
+@contextmanager
+def opened(settings: Settings, now: datetime | None = None) -> Iterator[App]:
+    """The app for one command, closed after it; `--now` fixes its clock."""
+    app = build_app(settings) if now is None else build_app(settings, clock=lambda: now)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 # -- commands --------------------------------------------------------------
@@ -85,8 +91,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         log.warning(
             "config.staff_auth_none", hint="staff commands are trusted on the From address alone"
         )
-    app = app_for(settings)
-    try:
+    with opened(settings) as app:
         if args.once:
             result = daemon.run_once(app)
             log.info("run.once_done", outcomes=result.outcomes, error=result.transient_error)
@@ -96,8 +101,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 else 0
             )
         return serve(app)
-    finally:
-        app.close()
 
 
 def serve(app: App) -> int:
@@ -149,7 +152,9 @@ def _require_database(app: App) -> None:
 
     pending = migrate.pending(app.engine)
     if pending:
-        raise TransientError(f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)")
+        raise TransientError(
+            f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)"
+        )
 
 
 def start_metrics(app: App):
@@ -175,10 +180,9 @@ def start_metrics(app: App):
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import intake, outbox
 
-    app = app_for(settings)
     sources = args.files or ["-"]
     status = 0
-    try:
+    with opened(settings) as app:
         for name in sources:
             try:
                 raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
@@ -207,18 +211,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not args.no_send:
             outbox.flush(app, limit=None)
         return status
-    finally:
-        app.close()
 
 
 def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import views
 
-    app = app_for(settings)
-    try:
+    with opened(settings) as app:
         rows = views.list_tickets(app, args.status)
-    finally:
-        app.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -233,11 +232,8 @@ def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tickets_show(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import views
 
-    app = app_for(settings)
-    try:
+    with opened(settings) as app:
         detail = views.show_ticket(app, args.key)
-    finally:
-        app.close()
     if detail is None:
         return fail(f"no ticket {args.key}")
     if args.json:
@@ -286,13 +282,10 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import outbox, sweeps
 
-    app = app_for(settings, args.now)
-    try:
+    with opened(settings, args.now) as app:
         counts = sweeps.run_sweeps(app, app.clock())
         if not args.no_send:
             outbox.flush(app, limit=None)
-    finally:
-        app.close()
     print(json.dumps(counts))
     return 0
 
@@ -300,11 +293,8 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import quarantine
 
-    app = app_for(settings)
-    try:
+    with opened(settings) as app:
         rows = quarantine.list_held(app, include_done=args.all)
-    finally:
-        app.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -320,9 +310,8 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import outbox, quarantine
 
-    app = app_for(settings)
     status = 0
-    try:
+    with opened(settings) as app:
         for quarantine_id in args.ids:
             try:
                 outcome = quarantine.retry(app, quarantine_id)
@@ -333,17 +322,14 @@ def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:
             if outcome.outcome == "quarantined":
                 status = 1
         outbox.flush(app, limit=None)
-    finally:
-        app.close()
     return status
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """One line per check, OK or the precise reason; non-zero when any fails."""
     from mailintake.adapters import db, migrate
-    from mailintake.adapters.inbox import open_inbox
-    from mailintake.adapters.mailer import open_mailer
-    from mailintake.adapters.oauth2 import make_token_provider, smtp_uses_oauth2
+    from mailintake.adapters.oauth2 import make_token_provider
+    from mailintake.bootstrap import inbox_for, mailer_for
 
     print("OK   configuration")
     tokens = make_token_provider(settings)
@@ -366,16 +352,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return "database"
 
     def mailbox() -> str:
-        inbox = open_inbox(
-            settings.inbox_url,
-            password=settings.imap_password,
-            starttls=settings.imap_starttls,
-            tls_verify=settings.imap_tls_verify,
-            processed_folder=settings.processed_folder,
-            quarantine_folder=settings.quarantine_folder,
-            idle=settings.imap_idle,
-            token_provider=tokens,
-        )
+        inbox = inbox_for(settings, tokens)
         try:
             inbox.check()
         finally:
@@ -383,12 +360,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return "mailbox"
 
     def smtp() -> str:
-        mailer = open_mailer(
-            settings.smtp_url,
-            user=settings.smtp_user,
-            password=settings.smtp_password,
-            token_provider=tokens if smtp_uses_oauth2(settings) else None,
-        )
+        mailer = mailer_for(settings, tokens)
         try:
             mailer.check()
         finally:
@@ -439,11 +411,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from mailintake.services import reports
 
-    app = app_for(settings, args.now)
-    try:
+    with opened(settings, args.now) as app:
         print(reports.render(app, args.which, args.format, app.clock()), end="")
-    finally:
-        app.close()
     return 0
 
 

@@ -30,6 +30,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from mailintake.adapters.oauth2 import TokenProvider
+from mailintake.adapters.tls import client_context
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
@@ -91,21 +92,13 @@ def open_inbox(
     if scheme in ("imap", "imaps"):
         return ImapInbox(
             _imap_account(url, password),
-            ssl_context=_ssl_context(tls_verify),
+            ssl_context=client_context(tls_verify),
             starttls=starttls,
             folders=(processed_folder, quarantine_folder),
             idle=idle,
             token_provider=token_provider,
         )
     raise ConfigError(f"MAILINTAKE_INBOX_URL: unsupported scheme in {url!r} (imap, imaps, maildir)")
-
-
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 # --- IMAP ----------------------------------------------------------------------------------
@@ -408,9 +401,9 @@ class ImapInbox:
             if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                 return
             # idle_check swallows EOF and returns at once: a dead link looks like that.
-            early_empty = early_empty + 1 if not responses and (
-                time.monotonic() - started < step / 2
-            ) else 0
+            early_empty = (
+                early_empty + 1 if not responses and (time.monotonic() - started < step / 2) else 0
+            )
             if early_empty >= 3:
                 raise ConnectionError("connection closed during IDLE")
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from mailintake.adapters.oauth2 import TokenProvider, xoauth2_string
+from mailintake.adapters.tls import client_context
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
@@ -80,7 +81,7 @@ def open_mailer(
             port,
             user=user,
             password=password,
-            ssl_context=_ssl_context(tls_verify),
+            ssl_context=client_context(tls_verify),
             token_provider=token_provider,
         )
     raise ConfigError(
@@ -91,14 +92,6 @@ def open_mailer(
 # Submission defaults: RFC 8314 (465 implicit TLS), RFC 6409 (587 submission).
 SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 IDLE_CHECK_AFTER = 10.0  # seconds a kept SMTP connection may rest before a NOOP checks it
-
-
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 # --- SMTP ----------------------------------------------------------------------------------
