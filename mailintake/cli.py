@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.env_file)
-        logsetup.configure(settings.log_format)
+        daemon_mode = args.command == "run"
+        logsetup.configure(settings.log_format, stream=sys.stdout if daemon_mode else sys.stderr)
         return args.func(args, settings)
     except ConfigError as exc:
         return fail(str(exc))

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure(fmt: str = "auto", level: int = logging.INFO) -> None:
-    """Configure structlog; `fmt` is json, console, or auto (console on a terminal)."""
+def configure(fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Configure structlog; `fmt` is json, console, or auto (console on a terminal).
+
+    The daemon logs to stdout (journald under systemd); one-shot commands log to
+    stderr, so their stdout carries only their output (`ingest --json`, reports).
+    """
+    stream = stream or sys.stderr
     # mail-parser and flufl.bounce log every repaired MIME oddity through stdlib logging; the
     # intake records those as message defects, so only their errors are worth a line.
     for noisy in ("mailparser", "flufl.bounce"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer = (
-        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.dev.ConsoleRenderer(colors=stream.isatty())
         if use_console
         else structlog.processors.JSONRenderer()
     )
@@ -35,8 +41,6 @@ def configure(fmt: str = "auto", level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        # stderr keeps stdout free for command output (`ingest --json`, reports);
-        # journald collects both.
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )

@@ -198,8 +198,8 @@ def test_daemon_answers_a_mail_appended_while_it_idles_and_stops_on_sigterm(
     proc = subprocess.Popen(
         [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "run"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
+        stdout=log_file,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for_log(state, proc)
@@ -215,7 +215,10 @@ def test_daemon_answers_a_mail_appended_while_it_idles_and_stops_on_sigterm(
             proc.kill()
             proc.wait()
             log_file.close()
-    assert code == 0, (tmp_path / "daemon.log").read_text()[-2000:]
+    log = (tmp_path / "daemon.log").read_text()
+    assert code == 0, log[-2000:]
+    events = [json.loads(line) for line in log.splitlines()]  # the daemon logs JSON to stdout
+    assert any(e["event"] == "message.processed" and e["ticket"] == "LOG-000001" for e in events)
 
 
 def _wait_for_log(state: Path, proc: subprocess.Popen, timeout: float = 20) -> None:
