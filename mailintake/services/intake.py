@@ -64,8 +64,16 @@ def handle_message(
                 )
             )
     except sa.exc.IntegrityError:
-        # Another instance committed the same message first (SPEC section 5).
-        return Outcome("duplicate", None, mail.message_id)
+        # Another instance committed the same message first (SPEC section 5) — but only if
+        # its intake row is really there: any other constraint failure must not pass as a
+        # duplicate, or the message would leave the inbox with no effect at all.
+        with db.transaction(app.engine) as session:
+            seen = db.intake_by_hash(session, sha256)
+        if seen is None:
+            raise
+        return Outcome(
+            "duplicate", seen.ticket_key, mail.message_id, "committed by another instance"
+        )
     log.info(
         "message.processed",
         ticket=outcome.ticket,
