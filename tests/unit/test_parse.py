@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email.policy
+import random
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailintake.adapters.parse import (
+    LARGE_MESSAGE_BYTES,
     UnparseableMail,
     html_to_text,
     parse,
@@ -468,3 +471,102 @@ def test_tnef_body_is_used_when_the_message_has_none() -> None:
     msg["From"], msg["Subject"] = "outlook@example.com", "TNEF"
     msg.set_content(path.read_bytes(), maintype="application", subtype="ms-tnef")
     assert parse(msg.as_bytes()).text.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "own"),
+    [
+        ("Thanks for the help.\n\nBest regards\nJohn Smith", "Thanks for the help."),
+        ("Thanks for the help.\n\nKIND REGARDS\nJohn", "Thanks for the help."),
+        # U+017F (long s) matches "s" case-insensitively: still a signature.
+        ("Thanks for the help.\n\nBe\u017ft regards\nJohn Smith", "Thanks for the help."),
+        (
+            "Problem opisany.\n\nCONFIDENTIALITY: This e-mail and attachments are confidential.",
+            "Problem opisany.",
+        ),
+        ("Raport działa.\nfrom: a@b.pl\nto: c@d.pl\nsubject: x\n\nstare", "Raport działa."),
+    ],
+)
+def test_english_signatures_disclaimers_and_headers_are_removed(text: str, own: str) -> None:
+    """English closings, disclaimers and header blocks end the own text, in any letter case."""
+    assert strip_reply(text) == own
+
+
+def test_lines_are_trimmed_when_nothing_is_stripped() -> None:
+    """Own text without any history keeps its lines, each trimmed of surrounding blanks."""
+    assert strip_reply("  Raport R-12 nie działa.  \n\t  Wersja 6.1  \n") == (
+        "Raport R-12 nie działa.\nWersja 6.1"
+    )
+
+
+def test_reply_shortcut_never_changes_own_text_on_the_corpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Skipping mail-parser-reply when it cannot match gives its result on every corpus mail."""
+    from mailintake.adapters import parse as parse_module
+    from tests.corpus import message_files
+
+    require_corpus()
+    texts = []
+    for item in message_files():
+        try:
+            texts.append(parse(item.read_bytes()).text)
+        except UnparseableMail:
+            continue
+    fast = [strip_reply(t) for t in texts]
+    monkeypatch.setattr(parse_module, "_LIBRARY_PINNED", False)
+    assert [strip_reply(t) for t in texts] == fast
+    assert len(texts) > 500
+
+
+def big_mail(data: bytes, second: bool = False) -> bytes:
+    """A client mail (text + HTML) carrying `data` as a named zip, as Outlook sends it."""
+    msg = EmailMessage()
+    msg["From"] = "Jan Kowalski <jan@example.pl>"
+    msg["To"] = "support@log-systems.com"
+    msg["Subject"] = "Logi programu"
+    msg.set_content("W załączniku logi.\n")
+    msg.add_alternative("<p>W załączniku logi.</p>", subtype="html")
+    if second:
+        msg.add_attachment(b"small", maintype="application", subtype="octet-stream",
+                           filename="a.bin")  # fmt: skip
+    msg.add_attachment(data, maintype="application", subtype="zip", filename="logi_ąę.zip")
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+@pytest.mark.parametrize("second", [False, True])
+def test_large_message_attachment_is_decoded_exactly(second: bool) -> None:
+    """A message above the large-message size keeps its body and attachment byte for byte."""
+    data = random.Random(7).randbytes(LARGE_MESSAGE_BYTES)
+    mail = parse(big_mail(data, second))
+    assert mail.text.strip() == "W załączniku logi."
+    assert mail.html is not None and "logi" in mail.html
+    [big] = [a for a in mail.attachments if a.content_type == "application/zip"]
+    assert big.filename == "logi_ąę.zip"
+    assert big.data == data
+    assert len(mail.attachments) == (2 if second else 1)
+
+
+def test_large_message_path_gives_the_normal_result_on_the_corpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every corpus mail parses the same when its base64 parts take the large-message path."""
+    from mailintake.adapters import parse as parse_module
+    from tests.corpus import message_files
+
+    require_corpus()
+
+    def results() -> list[object]:
+        found: list[object] = []
+        for item in message_files():
+            try:
+                found.append(parse(item.read_bytes()))
+            except UnparseableMail as exc:
+                found.append(str(exc))
+        return found
+
+    monkeypatch.setattr(parse_module, "LARGE_MESSAGE_BYTES", 1 << 40)
+    normal = results()
+    monkeypatch.setattr(parse_module, "LARGE_MESSAGE_BYTES", 0)
+    monkeypatch.setattr(parse_module, "_LARGE_PART_BYTES", 0)
+    assert results() == normal
