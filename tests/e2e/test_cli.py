@@ -228,3 +228,11 @@ def _wait_for_log(state: Path, proc: subprocess.Popen, timeout: float = 20) -> N
         if (state / "mailintake.db").exists() or proc.poll() is not None:
             return
         time.sleep(0.05)
+
+
+def test_check_on_the_embedded_default_passes_before_the_first_run(tmp_path):
+    """`check` on a fresh machine (Maildir, file outbox, SQLite not yet created) says OK."""
+    out = cli(tmp_path / "state", "check")
+    lines = out.stdout.decode().splitlines()
+    assert [line.split()[1] for line in lines] == ["configuration", "database", "mailbox", "smtp"]
+    assert all(line.startswith("OK") for line in lines)
