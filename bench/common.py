@@ -40,6 +40,7 @@ from tests.servers import (  # noqa: E402, F401 - re-exported for the benchmarks
     _admin_connection,
     _running_dovecot,
     free_port,
+    running_smtp_server,
 )
 
 MB = 1024 * 1024
@@ -234,14 +235,7 @@ def dovecot_server() -> Iterator[DovecotServer]:
         yield server
 
 
-@contextlib.contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(port=free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+smtp_server = running_smtp_server
 
 
 @contextlib.contextmanager

@@ -353,15 +353,22 @@ class SmtpServer:
             return list(self.messages)
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A fresh SMTP server collecting the messages it receives."""
+@contextlib.contextmanager
+def running_smtp_server() -> Iterator[SmtpServer]:
+    """A fresh SMTP server on a free loopback port, stopped afterwards (tests and bench/)."""
     server = SmtpServer(port=free_port())
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A fresh SMTP server collecting the messages it receives."""
+    with running_smtp_server() as server:
+        yield server
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------

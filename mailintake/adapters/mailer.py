@@ -10,12 +10,10 @@ the log.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import smtplib
 import ssl
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from mailintake.adapters.files import write_atomically
 from mailintake.adapters.oauth2 import TokenProvider, xoauth2_string
 from mailintake.adapters.tls import client_context
 from mailintake.errors import ConfigError, TransientError
@@ -278,24 +277,10 @@ class FileMailer:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.directory / f"{stamp}-{digest}.eml"
         try:
-            self._write_atomically(target, raw)
+            write_atomically(target, raw, suffix=".eml")
         except OSError as exc:
             raise TransientError(f"cannot write {target}: {exc}") from exc
         log.info("mailer.written", path=str(target), recipients=len(recipients), size=len(raw))
-
-    def _write_atomically(self, target: Path, raw: bytes) -> None:
-        # Readers see the whole file or none: write aside, then rename over (POSIX rename(2)).
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(raw)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
 
     def _ensure_dir(self) -> None:
         try:
