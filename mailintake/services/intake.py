@@ -228,9 +228,7 @@ def open_ticket(
     if linked_to is not None:
         t.add_link(ticket, linked_to.key)
         t.add_link(linked_to, ticket.key)
-    t.store_inbound(
-        session, app, ticket, mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="client"
-    )
+    t.store_inbound(session, app, ticket, msg, kind="client")
     found = fields.extract(mail.text, mail.own_text, mail.attachments, first_message=True)
     ticket.fields = fields.merge({}, found)
     _after_client_data(session, app, msg, ticket)
@@ -239,9 +237,7 @@ def open_ticket(
 
 def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
     mail = msg.mail
-    t.store_inbound(
-        session, app, ticket, mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="client"
-    )
+    t.store_inbound(session, app, ticket, msg, kind="client")
     if ticket.awaiting_client:
         _answered_question(session, ticket, msg)
     if ticket.eta is not None and not ticket.eta_accepted and _intent(mail) == "accept":
@@ -382,13 +378,9 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
         ticket = _ticket_from_subject(session, app, msg.mail.subject)
     kind = msg.classification.kind.value.lower()
     if ticket is None:
-        t.store_inbound(
-            session, app, None, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind=kind
-        )
+        t.store_inbound(session, app, None, msg, kind=kind)
         return Outcome("ignored", None, msg.mail.message_id, ", ".join(msg.classification.reasons))
-    t.store_inbound(
-        session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind=kind
-    )
+    t.store_inbound(session, app, ticket, msg, kind=kind)
     return Outcome("note", ticket.key, msg.mail.message_id, ", ".join(msg.classification.reasons))
 
 
@@ -406,9 +398,7 @@ def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
         ).scalars():
             row.status = "failed"
             row.last_error = f"bounced: {bounce.diagnostic or ''}"[:500]
-    t.store_inbound(
-        session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="bounce"
-    )
+    t.store_inbound(session, app, ticket, msg, kind="bounce")
     if ticket is not None:
         ticket.flagged = True
         failed = ", ".join(bounce.failed_recipients) if bounce else ""
@@ -426,9 +416,7 @@ def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
 
 
 def handle_loop(session: Session, app: App, msg: Incoming) -> Outcome:
-    t.store_inbound(
-        session, app, None, msg.mail, raw_sha256=msg.raw_sha256, at=msg.received_at, kind="loop"
-    )
+    t.store_inbound(session, app, None, msg, kind="loop")
     return Outcome("ignored", None, msg.mail.message_id, "our own message")
 
 

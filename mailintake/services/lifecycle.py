@@ -27,8 +27,7 @@ def client_reply_to_resolved(
 ) -> Outcome:
     """REKLAMACJA reopens to ANALIZA, POTWIERDZAM closes now, anything else is a comment."""
     mail = msg.mail
-    t.store_inbound(session, app, ticket, mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="client")  # fmt: skip
+    t.store_inbound(session, app, ticket, msg, kind="client")
     intent = mailrules.client_intent(mail.own_text, mail.subject)
     by = mail.from_addr or ticket.client_email
     if intent == "complaint":
@@ -91,8 +90,7 @@ def record_survey(
     if found is None:
         return None
     rating, comment = found
-    t.store_inbound(session, app, ticket, msg.mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="survey")  # fmt: skip
+    t.store_inbound(session, app, ticket, msg, kind="survey")
     ticket.survey_rating = rating
     ticket.survey_comment = comment or ticket.survey_comment
     t.add_history(session, ticket, ticket.status, ticket.status, by=msg.mail.from_addr or "",

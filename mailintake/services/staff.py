@@ -104,8 +104,7 @@ def _untrusted(
 ) -> Outcome:
     """Nothing runs; the message stays as an untrusted note and staff are alerted (SPEC §6)."""
     mail = msg.mail
-    t.store_inbound(session, app, ticket, mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="untrusted")  # fmt: skip
+    t.store_inbound(session, app, ticket, msg, kind="untrusted")
     key = ticket.key if ticket else None
     log.warning("security.untrusted_staff_command", sender=mail.from_addr, ticket=key,
                 reason=reason, subject=mail.subject, message_id=mail.message_id)  # fmt: skip
@@ -126,8 +125,7 @@ def _refuse(
 ) -> Outcome:
     """One notice with the reason to the staff sender; the message is kept as a note."""
     mail = msg.mail
-    t.store_inbound(session, app, ticket, mail, raw_sha256=msg.raw_sha256,
-                    at=msg.received_at, kind="staff_refused")  # fmt: skip
+    t.store_inbound(session, app, ticket, msg, kind="staff_refused")
     t.queue_mail(
         session, app, ticket=ticket, to=[mail.from_addr or ""], template="staff_refusal",
         kind="staff_refusal", now=msg.now, auto_submitted="auto-replied",
@@ -159,8 +157,7 @@ def _run(job: Job) -> Outcome:
     # A split keeps the message (its text and files) on the ticket it opened.
     home = db.ticket_by_key(job.session, outcome.ticket or "") or job.ticket
     kind = "note" if job.command.action is Action.NOTATKA else "staff"
-    t.store_inbound(job.session, job.app, home, job.msg.mail, raw_sha256=job.msg.raw_sha256,
-                    at=job.msg.received_at, kind=kind)  # fmt: skip
+    t.store_inbound(job.session, job.app, home, job.msg, kind=kind)
     return outcome
 
 
@@ -375,8 +372,7 @@ def _register(job: Job) -> Outcome:
     t.add_history(job.session, ticket, Status(ticket.status), Status(ticket.status), by=job.by,
                   reason=f"registered on behalf of {inner.from_addr}", now=job.now)  # fmt: skip
     outer = dataclasses.replace(job.msg.mail, attachments=rest)
-    t.store_inbound(job.session, job.app, ticket, outer, raw_sha256=job.msg.raw_sha256,
-                    at=job.msg.received_at, kind="staff")  # fmt: skip
+    t.store_inbound(job.session, job.app, ticket, job.msg, kind="staff", mail=outer)
     return Outcome("created", ticket.key, job.msg.mail.message_id, "REJESTRUJ")
 
 

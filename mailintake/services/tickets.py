@@ -104,13 +104,18 @@ def store_inbound(
     session: Session,
     app: App,
     ticket: db.Ticket | None,
-    mail: ParsedMail,
+    msg: Incoming,
     *,
-    raw_sha256: str,
-    at: datetime,
     kind: str,
+    mail: ParsedMail | None = None,
 ) -> db.MessageRow:
-    """Keep an incoming message and its attachments (content-addressed) on the ticket."""
+    """Keep an incoming message and its attachments (content-addressed) on the ticket.
+
+    `mail` is what to store when it is not `msg.mail` itself (a forwarded message
+    registered on behalf of its sender).
+    """
+    mail = mail or msg.mail
+    raw_sha256, at = msg.raw_sha256, msg.received_at
     row = db.MessageRow(
         ticket_id=ticket.id if ticket else None,
         direction="in",
