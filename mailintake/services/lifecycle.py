@@ -153,7 +153,8 @@ def resolve(
     end_question(ticket, now)
     return t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                         template="status_changed", kind="status", now=now, lang=ticket.language,
-                        auto_submitted="auto-generated", old_status=old,
+                        # a person wrote the solution: no Auto-Submitted, not counted in the cap
+                        auto_submitted=None, automatic=False, old_status=old,
                         new_status=Status.ROZWIAZANY, staff_text=text, resolution=resolution,
                         auto_close_at=t.local_time(ticket.auto_close_at), eta=None,
                         release_date=None, ask_accept=False)  # fmt: skip

@@ -139,6 +139,8 @@ def test_status_tag_moves_the_ticket_and_mails_the_client(desk, tag, before, sta
     assert shown in body
     assert OWN in body
     assert "stary tekst klienta" not in body
+    # A person wrote it (SPEC section 5 marks only automatic answers, closures and surveys).
+    assert mail["Auto-Submitted"] == ("auto-generated" if status == "ZAMKNIETY" else None)
 
 
 def test_resolved_sets_resolution_and_auto_close(desk):
