@@ -262,3 +262,30 @@ def test_outgoing_threading_headers_are_plain_and_unfolded(desk):
     assert f"In-Reply-To: <{long_id}>\r\n" in headers
     assert "=?" not in re.search(r"References: .*", headers).group(0)
     assert re.search(r"Message-ID: <LOG-000001\.[0-9a-f]+@log-systems\.com>", headers)
+
+
+def test_outlook_reply_filled_in_inside_our_unquoted_request_completes(desk):
+    """Outlook quotes nothing: the client types answers into our form below `Od:`/`Wysłane:`."""
+    desk.deliver(client_mail(body=INCOMPLETE_BODY))
+    desk.run_once()
+    [request] = desk.sent(1)
+    ours = text_of(request).replace("\r\n", "\n")
+    filled = ours.replace(
+        "Wersja oprogramowania: \n", "Wersja oprogramowania: 6.1.111.111\n"
+    ).replace("Częstotliwość błędu: \n", "Częstotliwość błędu: Czasami\n")
+    assert filled != ours
+    answer = (
+        "Uzupełniłem formularz poniżej, logi w załączniku.\n\n"
+        "Od: LOG Systems Support <support@log-systems.com>\n"
+        "Wysłane: czwartek, 26 listopada 2026 10:20\n"
+        "Do: Jan Kowalski <jan.kowalski@example.pl>\n"
+        f"Temat: {request['Subject']}\n\n{filled}"
+    )
+    desk.deliver(client_mail(subject="ODP: " + request["Subject"], body=answer,
+                             attachments=logs_attachment()))  # fmt: skip
+    desk.run_once()
+    [ticket] = desk.tickets()
+    detail = desk.ticket(ticket["key"])
+    assert detail["fields"]["version"] == "6.1.111.111"
+    assert detail["fields"]["frequency"] == "sometimes"
+    assert detail["status"] == "ANALIZA"
