@@ -248,6 +248,7 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
             return False
     context = reports.digest_context(app, now)
     with db.transaction(app.engine) as session:
+        _serialize_digest(session)
         if _digest_sent_since(session, since):  # another instance was quicker
             return False
         t.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
@@ -255,6 +256,16 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
                      **context)  # fmt: skip
     log.info("digest.queued", to=staff, date=local.date().isoformat())
     return True
+
+
+DIGEST_LOCK = 0x6D61696C6467  # "maildg": the advisory lock key of the digest
+
+
+def _serialize_digest(session: Session) -> None:
+    """On PostgreSQL, instances take turns deciding (the lock ends with the transaction);
+    SQLite serves one instance, so there is no one to race."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DIGEST_LOCK})
 
 
 def _local_midnight(local: datetime) -> datetime:
