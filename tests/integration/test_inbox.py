@@ -15,6 +15,7 @@ import pytest
 
 from mailintake.adapters.inbox import Inbox, InboxItem, open_inbox, uid_set
 from mailintake.errors import ConfigError, TransientError
+from tests.corpus import require_corpus
 from tests.servers import DovecotServer, free_port
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -33,9 +34,7 @@ def message(subject: str, body: str = "Opis problemu.") -> bytes:
 
 def corpus_message() -> bytes:
     """A real 8-bit UTF-8 client mail from the corpus."""
-    path = CORPUS / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
-    if not path.exists():
-        pytest.skip("shared corpus not present")
+    path = require_corpus() / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
     raw = path.read_bytes()
     return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 

@@ -9,6 +9,7 @@ import pytest
 
 from mailintake.adapters.mailer import PermanentSendError, open_mailer
 from mailintake.errors import ConfigError, TransientError
+from tests.corpus import require_corpus
 from tests.servers import SmtpServer, free_port
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -17,9 +18,7 @@ SENDER = "support@log-systems.com"
 
 def corpus_message() -> bytes:
     """A real 8-bit UTF-8 mail with CRLF line ends, as SMTP carries it (RFC 5321 §2.3.8)."""
-    path = CORPUS / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
-    if not path.exists():
-        pytest.skip("shared corpus not present")
+    path = require_corpus() / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
     raw = path.read_bytes()
     return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 
