@@ -122,7 +122,14 @@ def _from(name: str, address: str) -> str:
 
 
 def _unstructured(name: str, value: str) -> str:
-    """An unstructured header (RFC 5322 section 3.2.5), encoded only when it must be."""
+    """An unstructured header (RFC 5322 section 3.2.5), encoded only from where it must be.
+
+    The plain ASCII words in front stay readable (`[LOG-000123] Raport …`), so mail
+    rules and filters still match the key in the raw header; from the first word
+    that needs it on, the text is one run of RFC 2047 words with its spaces inside,
+    because decoders drop white space between adjacent encoded words (the stdlib
+    policy's folder puts it outside and loses it).
+    """
     if _needs_encoding(value) or any(len(w) > _HARD_LIMIT - 40 for w in value.split(" ")):
         return f"{name}: {_encoded(name, value)}\r\n"
     return _fold_list(name, value.split(" "), " ")
@@ -134,9 +141,15 @@ def _needs_encoding(value: str) -> bool:
 
 
 def _encoded(name: str, value: str) -> str:
-    """RFC 2047 encoded words, folded between words to at most 78 characters."""
+    """RFC 2047 encoded words after the plain ASCII words in front, folded to 78 characters."""
     value = value.encode("utf-8", errors="replace").decode("utf-8")  # no lone surrogates
-    header = Header(value, "utf-8", maxlinelen=_SOFT_LIMIT, header_name=name)
+    words = value.split(" ")
+    plain = next((i for i, w in enumerate(words) if _needs_encoding(w) or len(w) > 70), len(words))
+    header = Header(maxlinelen=_SOFT_LIMIT, header_name=name)
+    if plain:
+        header.append(" ".join(words[:plain]), "us-ascii")
+    if plain < len(words):
+        header.append(" ".join(words[plain:]), "utf-8")
     return header.encode(linesep="\r\n")
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailintake.adapters.outmail import MAX_REFERENCES, Outgoing, compose, new_message_id
 from mailintake.domain.mailrules import LOOP_HEADER
@@ -91,10 +93,10 @@ def test_ascii_text_that_looks_like_an_encoded_word_reads_back_literally() -> No
 
 
 def test_non_ascii_subject_is_rfc2047_encoded_and_ascii_is_not() -> None:
-    """Only a non-ASCII subject is written as encoded words."""
+    """Only non-ASCII text is written as encoded words; the ticket key in front stays plain."""
     polish = header_block(compose(outgoing(subject=POLISH_SUBJECT)))
     plain = header_block(compose(outgoing(subject="Plain ASCII subject")))
-    assert "Subject: =?utf-8?" in polish
+    assert "Subject: [LOG-000123] =?utf-8?" in polish  # filters can match the key in the raw header
     assert "Subject: Plain ASCII subject\r\n" in plain
 
 
@@ -216,3 +218,15 @@ def test_a_long_ascii_subject_unfolds_to_exactly_what_was_given() -> None:
     assert "\r\n " in headers.split("Subject:")[1].split("\r\nDate")[0]  # it was folded
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Subject"] == subject
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["[LOG-000123]", "Re:", "błąd", "raport", "Zażółć", "=?x?=",
+                                 "a" * 75, "ż" * 40, "x", "dla", "działu"]),
+                min_size=1, max_size=12))  # fmt: skip
+def test_any_subject_of_words_reads_back_exactly(words: list[str]) -> None:
+    """Whatever mix of plain, Polish and long words, the subject decodes to what we wrote."""
+    subject = " ".join(words)
+    raw = compose(outgoing(subject=subject))
+    assert read_back(raw)["Subject"] == subject
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
