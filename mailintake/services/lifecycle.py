@@ -47,7 +47,13 @@ def client_reply_to_resolved(
 
 
 def close(
-    session: Session, app: App, ticket: db.Ticket, reason: CloseReason, *, by: str, now: datetime,
+    session: Session,
+    app: App,
+    ticket: db.Ticket,
+    reason: CloseReason,
+    *,
+    by: str,
+    now: datetime,
     text: str = "",
 ) -> None:
     """→ ZAMKNIETY with its reason; `resolved` sends the survey (SPEC section 7)."""
@@ -76,13 +82,13 @@ def survey_links(app: App, ticket: db.Ticket) -> list[dict]:
     links = []
     for rating in range(1, 6):
         subject = quote(f"[{ticket.key}] Ocena {rating}")
-        links.append({"rating": rating, "url": f"mailto:{app.settings.support_address}?subject={subject}"})
+        links.append(
+            {"rating": rating, "url": f"mailto:{app.settings.support_address}?subject={subject}"}
+        )
     return links
 
 
-def record_survey(
-    session: Session, app: App, msg: Incoming, ticket: db.Ticket
-) -> Outcome | None:
+def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome | None:
     """A rating answer to a closed ticket is recorded once and thanked once; None if not one."""
     if ticket.close_reason != CloseReason.RESOLVED:
         return None
