@@ -19,11 +19,11 @@ import schedule
 import sqlalchemy as sa
 import structlog
 
-from mailintake.adapters import leader, oauth2
+from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox
 from mailintake.bootstrap import App
 from mailintake.errors import TransientError
-from mailintake.services import intake, outbox, sweeps
+from mailintake.services import alerts, intake, outbox, sweeps
 
 log = structlog.get_logger()
 
@@ -205,7 +205,7 @@ def run(
                     monitor.fault(_fault_kind(exc))
                 inbox = _close(inbox)
                 # A failing OAuth2 refresh or login mails staff once per episode.
-                guarded("oauth2_alert", lambda: oauth2.alert_if_failing(app), on_fault)()
+                guarded("oauth2_alert", lambda: alerts.alert_if_failing(app), on_fault)()
                 _sleep(stop, delay, tick)
     finally:
         _close(inbox)

@@ -21,7 +21,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -241,12 +241,16 @@ class DovecotServer:
 
 
 @contextlib.contextmanager
-def _running_dovecot(capability: str | None = None) -> Iterator[DovecotServer]:
+def _running_dovecot(
+    capability: str | None = None, *, make: Callable[..., DovecotServer] = DovecotServer
+) -> Iterator[DovecotServer]:
+    """A throw-away Dovecot; `make(base=, port=)` builds a variant (e.g. with an OAuth2 passdb)."""
     if not DOVECOT.exists():
         _missing(f"{DOVECOT} not found: install the Debian package dovecot-imapd")
     # A short base dir: Dovecot's unix socket paths must stay under 108 bytes.
     base = Path(tempfile.mkdtemp(prefix="mi-dc", dir="/tmp"))
-    server = DovecotServer(base=base, port=free_port(), capability=capability)
+    extra = {"capability": capability} if capability is not None else {}
+    server = make(base=base, port=free_port(), **extra)
     server.write_conf()
     server.start()
     try:

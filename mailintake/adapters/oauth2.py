@@ -4,7 +4,7 @@ Owns: getting an access token from the identity provider (Microsoft 365 client
 credentials through `msal`, Google or any RFC 6749 token endpoint through a
 refresh token), caching it until shortly before it expires, and remembering
 whether the last refresh or login failed, so `/healthz`, `mailintake check` and
-one staff alert per failure episode can tell ops (`alert_once`). Every failure
+one staff alert per failure episode can tell ops (`services.alerts.alert_once`). Every failure
 is logged as `oauth2.refresh_failed` / `oauth2.login_failed` with a precise
 reason; secrets and tokens never reach the log or an error message.
 
@@ -28,7 +28,6 @@ import structlog
 from mailintake.errors import TransientError
 
 if TYPE_CHECKING:
-    from mailintake.bootstrap import App
     from mailintake.config import Settings
 
 log = structlog.get_logger()
@@ -301,45 +300,3 @@ def smtp_uses_oauth2(settings: Settings) -> bool:
         and not s.smtp_password
         and not s.smtp_url.startswith("file://")
     )
-
-
-def alert_once(app: App, reason: str) -> bool:
-    """Alert staff once per failure episode; True when this call queued the alert.
-
-    The alert goes through the outbox (SMTP). When SMTP logs in with the same
-    failing OAuth2 app it cannot leave now, so it is also logged at critical level.
-    Call it outside any open transaction (it opens its own).
-    """
-    provider = app.token_provider
-    if provider is None or not provider.claim_alert():
-        return False
-    if smtp_uses_oauth2(app.settings):
-        log.critical("oauth2.alert_undeliverable", provider=provider.provider, reason=reason)
-    # Imported here: services import bootstrap, which imports this module.
-    from mailintake.adapters import db
-    from mailintake.services.tickets import notify_staff
-
-    try:
-        with db.transaction(app.engine) as session:
-            notify_staff(
-                session,
-                app,
-                subject="[mailintake] OAuth2 login failing: mail is not being read",
-                title="mailintake cannot log in to the mailbox with OAuth2",
-                lines=[reason, "Check the app registration and MAILINTAKE_OAUTH2_* settings."],
-                now=app.clock(),
-            )
-    except Exception as exc:  # the alert must never take the daemon down; say it loudly
-        log.critical(
-            "oauth2.alert_failed", provider=provider.provider, reason=reason, error=str(exc)
-        )
-        return False
-    return True
-
-
-def alert_if_failing(app: App) -> bool:
-    """`alert_once` with the provider's current failure, if any (for the daemon loop)."""
-    provider = app.token_provider
-    if provider is None or provider.last_error is None:
-        return False
-    return alert_once(app, provider.last_error)

@@ -10,9 +10,8 @@ Microsoft 365 and Gmail do. The aiosmtpd server checks XOAUTH2 the same way.
 from __future__ import annotations
 
 import base64
+import functools
 import json
-import shutil
-import tempfile
 import textwrap
 import threading
 import uuid
@@ -36,13 +35,13 @@ from mailintake.adapters.inbox import open_inbox
 from mailintake.adapters.mailer import open_mailer
 from mailintake.adapters.oauth2 import TokenEndpointProvider, xoauth2_string
 from mailintake.errors import ConfigError, TransientError
+from mailintake.services import alerts
 from tests.apps import make_app, make_settings
 from tests.servers import (
-    DOVECOT,
     DOVECOT_CONF,
     CollectingHandler,
     DovecotServer,
-    _missing,
+    _running_dovecot,
     free_port,
 )
 
@@ -238,18 +237,9 @@ class OAuthDovecot(DovecotServer):
 
 @pytest.fixture(scope="module")
 def _oauth_dovecot(_idp: IdentityProvider) -> Iterator[OAuthDovecot]:
-    if not DOVECOT.exists():
-        _missing(f"{DOVECOT} not found: install the Debian package dovecot-imapd")
     assert "passdb" in DOVECOT_CONF
-    base = Path(tempfile.mkdtemp(prefix="mi-oa", dir="/tmp"))  # short: unix socket paths
-    server = OAuthDovecot(base=base, port=free_port(), idp=_idp)
-    server.write_conf()
-    server.start()
-    try:
+    with _running_dovecot(make=functools.partial(OAuthDovecot, idp=_idp)) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass
@@ -468,7 +458,7 @@ def test_staff_are_alerted_once_per_failure_episode(
     for _ in range(3):
         with pytest.raises(TransientError):
             _check_inbox(app)
-        sent.append(oauth2.alert_if_failing(app))
+        sent.append(alerts.alert_if_failing(app))
     assert sent == [True, False, False]
     (alert,) = _staff_alerts(app)
     assert alert.recipients == ["anna.nowak@log-systems.com"]
@@ -476,12 +466,12 @@ def test_staff_are_alerted_once_per_failure_episode(
 
     mailbox.idp.failure = None
     _check_inbox(app)
-    assert oauth2.alert_if_failing(app) is False  # healthy: nothing to report
+    assert alerts.alert_if_failing(app) is False  # healthy: nothing to report
     mailbox.idp.failure = REVOKED
     app.token_provider.invalidate()
     with pytest.raises(TransientError):
         _check_inbox(app)
-    assert oauth2.alert_once(app, app.token_provider.last_error) is True
+    assert alerts.alert_once(app, app.token_provider.last_error) is True
     assert len(_staff_alerts(app)) == 2
     app.close()
 
@@ -506,7 +496,7 @@ def test_alert_is_logged_loudly_when_smtp_uses_the_failing_oauth2(
         _check_inbox(app)
 
     with capture_logs() as logs:
-        oauth2.alert_if_failing(app)
+        alerts.alert_if_failing(app)
 
     critical = [e for e in logs if e["log_level"] == "critical"]
     assert [e["event"] for e in critical] == ["oauth2.alert_undeliverable"]
