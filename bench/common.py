@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:
 import structlog  # noqa: E402
 
 from mailintake import log as logsetup  # noqa: E402
-from mailintake.bootstrap import App  # noqa: E402
+from mailintake.app import App  # noqa: E402
 from tests.apps import make_app  # noqa: E402
 from tests.mails import client_mail  # noqa: E402
 from tests.servers import (  # noqa: E402, F401 - re-exported for the benchmarks

@@ -1,17 +1,16 @@
 """The composition root: settings in, a ready `App` out.
 
 Owns: the only place that picks concrete adapters (database engine, blob
-store, renderer, calendar, mailbox and mail transport). Services receive the
-`App` and never build adapters themselves.
+store, renderer, calendar, mailbox and mail transport) and re-reading the
+settings files on SIGHUP. Services receive the `App` (`mailintake.app`) and
+never import this module or build adapters themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
+from dataclasses import replace
+from datetime import datetime
 
 from mailintake.adapters import db, migrate
 from mailintake.adapters.blobs import BlobStore
@@ -19,12 +18,9 @@ from mailintake.adapters.inbox import Inbox, open_inbox
 from mailintake.adapters.mailer import Mailer, open_mailer
 from mailintake.adapters.oauth2 import TokenProvider, make_token_provider, smtp_uses_oauth2
 from mailintake.adapters.render import Renderer
+from mailintake.app import App, utc_now
 from mailintake.config import Settings, load_clients
 from mailintake.domain.businessdays import BusinessCalendar
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def inbox_for(s: Settings, token_provider: TokenProvider | None) -> Inbox:
@@ -51,41 +47,6 @@ def mailer_for(s: Settings, token_provider: TokenProvider | None) -> Mailer:
     )
 
 
-@dataclass
-class App:
-    settings: Settings
-    engine: sa.Engine
-    blobs: BlobStore
-    renderer: Renderer
-    calendar: BusinessCalendar
-    clock: Callable[[], datetime] = utc_now
-    # OAuth2 (XOAUTH2) for IMAP and SMTP; its `healthy`/`last_error` feed /healthz and check.
-    token_provider: TokenProvider | None = None
-    _mailer: Mailer | None = field(default=None, repr=False)
-
-    @property
-    def mailer(self) -> Mailer:
-        """The mail transport, connected on first use (the outbox is its only caller)."""
-        if self._mailer is None:
-            self._mailer = mailer_for(self.settings, self.token_provider)
-        return self._mailer
-
-    def open_inbox(self) -> Inbox:
-        return inbox_for(self.settings, self.token_provider)
-
-    def reload(self) -> None:
-        """Re-read the notice templates and the clients file (SIGHUP); a bad file raises first."""
-        clients = load_clients(self.settings.clients_file)  # ConfigError: nothing changed yet
-        self.renderer.reload()
-        self.settings = replace(self.settings, clients=clients)
-
-    def close(self) -> None:
-        if self._mailer is not None:
-            self._mailer.close()
-            self._mailer = None
-        self.engine.dispose()
-
-
 def build_app(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate_db: bool | None = None
 ) -> App:
@@ -104,6 +65,15 @@ def build_app(
             closes=settings.business_closes,
             closures=settings.closures,
         ),
+        mailer_factory=mailer_for,
+        inbox_factory=inbox_for,
         clock=clock,
         token_provider=make_token_provider(settings),
     )
+
+
+def reload(app: App) -> None:
+    """Re-read the notice templates and the clients file (SIGHUP); a bad file raises first."""
+    clients = load_clients(app.settings.clients_file)  # ConfigError: nothing changed yet
+    app.renderer.reload()
+    app.settings = replace(app.settings, clients=clients)

@@ -24,7 +24,9 @@ import structlog
 from imapclient.exceptions import LoginError
 
 from mailintake import log as logsetup
-from mailintake.bootstrap import App, build_app
+from mailintake.app import App
+from mailintake.bootstrap import build_app
+from mailintake.bootstrap import reload as reload_app
 from mailintake.config import Settings, load_settings
 from mailintake.errors import ConfigError, MailintakeError, TransientError
 
@@ -140,7 +142,7 @@ def serve(app: App) -> int:
 def reload(app: App) -> None:
     """SIGHUP: templates and clients file again; a broken file keeps the old settings."""
     try:
-        app.reload()
+        reload_app(app)
     except Exception as exc:  # a signal handler must never raise into the loop
         log.error("daemon.reload_failed", error=_first_line(exc))
         return

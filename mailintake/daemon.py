@@ -21,7 +21,7 @@ import structlog
 
 from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.errors import TransientError
 from mailintake.services import alerts, intake, outbox, sweeps
 

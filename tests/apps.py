@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from mailintake.bootstrap import App, build_app
+from mailintake.app import App
+from mailintake.bootstrap import build_app
 from mailintake.config import Settings, settings_from
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.adapters.parse import UnparseableMail, parse
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields, mailrules, staffcmd
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Kind

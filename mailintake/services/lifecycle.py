@@ -15,7 +15,7 @@ from urllib.parse import quote
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields, mailrules
 from mailintake.domain.status import CloseReason, Status
 from mailintake.services import tickets as t

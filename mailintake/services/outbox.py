@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from mailintake.adapters import db
 from mailintake.adapters.mailer import PermanentSendError
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.errors import TransientError
 from mailintake.services import tickets
 

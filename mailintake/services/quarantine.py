@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import select
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.errors import Refusal
 from mailintake.services import intake
 from mailintake.services.outcome import Outcome

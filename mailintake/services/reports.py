@@ -40,7 +40,7 @@ from typing import Any
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.status import Status

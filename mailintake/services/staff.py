@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.adapters.parse import parse
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields, mailrules, staffcmd
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command

@@ -23,7 +23,7 @@ import structlog
 from sqlmodel import Session, select
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.deadlines import CompletionAction

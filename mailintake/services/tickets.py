@@ -16,7 +16,7 @@ import structlog
 from sqlmodel import Session
 
 from mailintake.adapters import db, outmail
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.status import Status, check_transition

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain import fields
 
 LIST_FIELDS = ("logs", "screenshots")

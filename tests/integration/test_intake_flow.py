@@ -14,7 +14,7 @@ from email.mime.text import MIMEText
 import pytest
 
 from mailintake import daemon
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.services import views
 from tests.apps import make_app
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment

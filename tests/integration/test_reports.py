@@ -21,7 +21,7 @@ import pytest
 from sqlmodel import select
 
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain.status import CloseReason, Status
 from mailintake.services import intake, lifecycle, reports, sweeps
 from mailintake.services import tickets as t

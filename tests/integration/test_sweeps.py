@@ -19,7 +19,7 @@ import pytest
 
 from mailintake import daemon
 from mailintake.adapters import db
-from mailintake.bootstrap import App
+from mailintake.app import App
 from mailintake.domain.status import Status
 from mailintake.errors import Refusal
 from mailintake.services import lifecycle, outbox, reports, sweeps, views
