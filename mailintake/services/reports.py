@@ -1,7 +1,8 @@
 """The internal reports R-1, R-2 and R-3 (SPEC section 8) and the SLA of a ticket (SPEC section 4).
 
-Owns: which tickets each report lists, its exact columns, the SLA figures
-(due, business hours left, breached, met) and the three output formats:
+Owns: which tickets each report lists, its exact columns, reading a ticket's
+SLA figures (due, business hours left, breached, met; the rules are
+`domain.sla`'s) from storage, and the three output formats:
 `table` (aligned, Warsaw local times, for a terminal and the digest), `csv`
 and `json` (ISO-8601 instants with offset, the same strings `tickets show
 --json` prints). Read-only: must not change a ticket or send anything.
@@ -11,12 +12,8 @@ Column values in csv/json: `age` is real hours since the ticket was created
 (two decimals, negative once overrun); `missing` lists field codes (SPEC §3).
 
 Decisions:
-- The SLA clock starts when the ticket became complete (its first ANALIZA
-  entry in the history), else at creation; time awaiting the client
-  (`sla_paused`) does not count. Targets come from the client's plan in
-  `config/clients.toml`.
-- The first response is the earliest of `first_response_at` and the first
-  history entry by a staff address after the SLA start.
+- The SLA rules (start, pauses, first response, figures) are `domain.sla`'s;
+  targets come from the client's plan in `config/clients.toml`.
 - R-2 lists ANALIZA and W TRAKCIE only, as the procedure names the report
   ("Kolejka zgłoszeń w statusie ANALIZA lub W TRAKCIE"); tickets waiting for
   a fix or a release run on the ETA the client was asked to accept (SPEC §4).
@@ -33,7 +30,6 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +37,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import deadlines, fields
+from mailintake.domain import fields, sla
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.status import Status
 from mailintake.services.tickets import local_time
@@ -67,85 +63,21 @@ HOUR = timedelta(hours=1)
 # -- SLA -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sla:
-    """A ticket's SLA figures at one instant (SPEC section 4)."""
-
-    start: datetime
-    first_response_at: datetime | None
-    first_response_due: datetime | None
-    first_response_left: timedelta
-    first_response_breached: bool
-    resolution_due: datetime | None
-    resolution_left: timedelta
-    resolution_breached: bool
-
-    @property
-    def breached(self) -> bool:
-        return self.first_response_breached or self.resolution_breached
-
-    @property
-    def next_due(self) -> datetime | None:
-        """The due instant of the next open target: first response, then resolution."""
-        return self.first_response_due if self.first_response_at is None else self.resolution_due
-
-    @property
-    def next_left(self) -> timedelta:
-        return self.first_response_left if self.first_response_at is None else self.resolution_left
-
-
-def sla_of(session: Session, app: App, ticket: db.Ticket, now: datetime) -> Sla:
-    """The SLA of `ticket` as of `now`; a resolved ticket's resolution clock stops at resolution."""
-    plan = app.settings.clients.for_address(ticket.client_email).sla
-    cal = app.calendar
+def sla_of(session: Session, app: App, ticket: db.Ticket, now: datetime) -> sla.Sla:
+    """The SLA of `ticket` as of `now` (`domain.sla`), from its stored times and history."""
     history = db.history_of(session, ticket.id)
-    start = sla_start(ticket, history)
-    paused = pauses(ticket)
-    responded = first_response(app, ticket, history, start)
-    resolved_by = ticket.resolved_at or now
-    response_by = responded or now
-    return Sla(
+    start = sla.sla_start(ticket.created_at, history)
+    return sla.figures(
         start=start,
-        first_response_at=responded,
-        first_response_due=deadlines.sla_due(start, plan.first_response_hours, cal, paused),
-        first_response_left=deadlines.sla_business_hours_left(
-            start, plan.first_response_hours, cal, now=response_by, paused=paused
+        first_response_at=sla.first_response(
+            ticket.first_response_at, history, start, app.settings.staff
         ),
-        first_response_breached=deadlines.is_breached(
-            start, plan.first_response_hours, cal, now=response_by, paused=paused
-        ),
-        resolution_due=deadlines.sla_due(start, plan.resolution_hours, cal, paused),
-        resolution_left=deadlines.sla_business_hours_left(
-            start, plan.resolution_hours, cal, now=resolved_by, paused=paused
-        ),
-        resolution_breached=deadlines.is_breached(
-            start, plan.resolution_hours, cal, now=resolved_by, paused=paused
-        ),
+        resolved_at=ticket.resolved_at,
+        targets=app.settings.clients.for_address(ticket.client_email).sla,
+        cal=app.calendar,
+        paused=sla.pauses(ticket.sla_paused),
+        now=now,
     )
-
-
-def sla_start(ticket: db.Ticket, history: Sequence[db.HistoryRow]) -> datetime:
-    """When the ticket first became complete (entered ANALIZA); its creation otherwise."""
-    entered = [h.at for h in history
-               if h.to_status == Status.ANALIZA and h.from_status != h.to_status]  # fmt: skip
-    return min(entered) if entered else ticket.created_at
-
-
-def pauses(ticket: db.Ticket) -> list[deadlines.Pause]:
-    """The stored `[start_iso, end_iso | null]` pauses as instants."""
-    return [
-        (datetime.fromisoformat(begin), None if end is None else datetime.fromisoformat(end))
-        for begin, end in ticket.sla_paused or []
-    ]
-
-
-def first_response(
-    app: App, ticket: db.Ticket, history: Sequence[db.HistoryRow], start: datetime
-) -> datetime | None:
-    """The earliest of `first_response_at` and the first staff action since the SLA start."""
-    by_staff = [h.at for h in history if h.by in app.settings.staff and h.at >= start]
-    found = [*by_staff, *([ticket.first_response_at] if ticket.first_response_at else [])]
-    return min(found) if found else None
 
 
 # -- the reports -----------------------------------------------------------
@@ -178,14 +110,14 @@ def r2(app: App, now: datetime) -> list[dict[str, Any]]:
     with db.transaction(app.engine) as session:
         for status in R2_STATUSES:
             for t in db.tickets(session, status):
-                sla = sla_of(session, app, t, now)
+                figures = sla_of(session, app, t, now)
                 rows.append({
                     "key": t.key,
                     "client": t.client_email,
                     "status": t.status,
-                    "sla_due": iso(sla.next_due),
-                    "business_hours_left": round(sla.next_left / HOUR, 2),
-                    "breached": sla.breached,
+                    "sla_due": iso(figures.next_due),
+                    "business_hours_left": round(figures.next_left / HOUR, 2),
+                    "breached": figures.breached,
                     "awaiting_client": t.awaiting_client,
                     "suspended": t.suspended,
                 })  # fmt: skip
@@ -198,13 +130,13 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
     rows = []
     with db.transaction(app.engine) as session:
         for t in db.tickets(session, Status.ROZWIAZANY):
-            sla = sla_of(session, app, t, now)
+            figures = sla_of(session, app, t, now)
             rows.append({
                 "key": t.key,
                 "client": t.client_email,
                 "resolved_at": iso(t.resolved_at),
                 "resolution": t.resolution,
-                "sla_met": not sla.breached,
+                "sla_met": not figures.breached,
                 "auto_close_at": iso(t.auto_close_at),
             })  # fmt: skip
     return sorted(rows, key=lambda r: (r["auto_close_at"] or "", r["key"]))

@@ -27,12 +27,12 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.adapters.parse import parse
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, mailrules, staffcmd
+from mailintake.domain import deadlines, fields, mailrules, sla, staffcmd
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import lifecycle, reports
+from mailintake.services import lifecycle
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -227,9 +227,10 @@ def _fix(job: Job, ticket: db.Ticket) -> Outcome:
 def _past_sla(job: Job, ticket: db.Ticket, eta: date) -> bool:
     """Is `eta` later than the day the SLA resolution target falls on (SPEC section 4)?"""
     plan = job.app.settings.clients.for_address(ticket.client_email).sla
-    history = db.history_of(job.session, ticket.id)
-    start = reports.sla_start(ticket, history)
-    due = deadlines.sla_due(start, plan.resolution_hours, job.app.calendar, reports.pauses(ticket))
+    start = sla.sla_start(ticket.created_at, db.history_of(job.session, ticket.id))
+    due = deadlines.sla_due(
+        start, plan.resolution_hours, job.app.calendar, sla.pauses(ticket.sla_paused)
+    )
     return due is not None and eta > date.fromisoformat(t.local_time(due)[:10])
 
 

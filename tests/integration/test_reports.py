@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from mailintake.adapters import db
 from mailintake.app import App
+from mailintake.domain.sla import pauses
 from mailintake.domain.status import CloseReason, Status
 from mailintake.services import intake, lifecycle, reports, sweeps
 from mailintake.services import tickets as t
@@ -173,7 +174,7 @@ def test_r2_resolution_due_appears_once_the_client_answers(app):
     """The SLA clock paused while awaiting the client resumes at the answer, shifting its due."""
     with db.transaction(app.engine) as session:
         ticket = db.ticket_by_key(session, "LOG-000003")
-        paused = reports.pauses(ticket)
+        paused = pauses(ticket.sla_paused)
         sla = reports.sla_of(session, app, ticket, NOW)
     assert paused == [(warsaw(2026, 12, 2, 9), None)]
     assert sla.first_response_at == warsaw(2026, 12, 1, 9)
