@@ -12,7 +12,7 @@ import structlog
 from mailintake.adapters import db
 from mailintake.adapters.oauth2 import smtp_uses_oauth2
 from mailintake.app import App
-from mailintake.services.tickets import notify_staff
+from mailintake.services.notices import notify_staff
 
 log = structlog.get_logger()
 

@@ -24,7 +24,7 @@ from mailintake.domain import deadlines, fields, mailrules, staffcmd
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Kind
 from mailintake.domain.status import Status
-from mailintake.services import lifecycle
+from mailintake.services import lifecycle, notices
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -115,7 +115,7 @@ def quarantine(
         )
         session.add(row)
         session.flush()
-        t.notify_staff(
+        notices.notify_staff(
             session,
             app,
             subject=f"[mailintake] Wiadomość w kwarantannie / message quarantined #{row.id}",
@@ -141,7 +141,7 @@ def quarantine_unread(app: App, size: int, source_ref: str, received_at: datetim
         )
         session.add(row)
         session.flush()
-        t.notify_staff(
+        notices.notify_staff(
             session,
             app,
             now=now,
@@ -259,7 +259,7 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     if ticket.status == Status.NOWY:
         _after_client_data(session, app, msg, ticket)
     else:
-        t.tell_staff_of_reply(session, app, msg, ticket)
+        notices.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)
 
 
@@ -322,7 +322,7 @@ def _auto_reply(
     if db.automatic_mail_count(session, to, since) >= app.settings.autoreply_per_hour:
         log.warning("mail.rate_limited", ticket=ticket.key, to=to)
         return False
-    t.queue_mail(
+    notices.queue_mail(
         session,
         app,
         ticket=ticket,
@@ -403,7 +403,7 @@ def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
         ticket.flagged = True
         failed = ", ".join(bounce.failed_recipients) if bounce else ""
         ticket.flag_reason = f"mail to {failed or 'the client'} bounced"
-        t.notify_staff(
+        notices.notify_staff(
             session,
             app,
             ticket=ticket,

@@ -18,6 +18,7 @@ from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import deadlines, fields, mailrules
 from mailintake.domain.status import CloseReason, Status
+from mailintake.services import notices
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -36,13 +37,13 @@ def client_reply_to_resolved(
         ticket.auto_close_at = None
         ticket.resolved_at = None
         ticket.resolution = None
-        t.tell_staff_of_reply(session, app, msg, ticket)
+        notices.tell_staff_of_reply(session, app, msg, ticket)
         return Outcome("updated", ticket.key, mail.message_id, "complaint")
     if intent == "confirm":
         close(session, app, ticket, CloseReason.RESOLVED, by=by, text="client confirmed",
               now=msg.now)  # fmt: skip
         return Outcome("updated", ticket.key, mail.message_id, "confirmed")
-    t.tell_staff_of_reply(session, app, msg, ticket)
+    notices.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id, "comment")
 
 
@@ -64,17 +65,17 @@ def close(
     common = {"ticket": ticket, "to": [ticket.client_email], "now": now, "lang": ticket.language,
               "auto_submitted": "auto-generated"}  # fmt: skip
     if reason == CloseReason.RESOLVED:
-        t.queue_mail(session, app, template="survey", kind="survey", **common,
-                     links=survey_links(app, ticket))  # fmt: skip
+        notices.queue_mail(session, app, template="survey", kind="survey", **common,
+                           links=survey_links(app, ticket))  # fmt: skip
     elif reason == CloseReason.INCOMPLETE:
         missing = t.field_labels(fields.missing(ticket.fields), ticket.language)
-        t.queue_mail(session, app, template="closed_incomplete", kind="closed", **common,
-                     missing=missing)  # fmt: skip
+        notices.queue_mail(session, app, template="closed_incomplete", kind="closed", **common,
+                           missing=missing)  # fmt: skip
     else:
-        t.queue_mail(session, app, template="status_changed", kind="status", **common,
-                     old_status=old, new_status=Status.ZAMKNIETY, staff_text=text,
-                     eta=None, release_date=None, resolution=None, ask_accept=False,
-                     auto_close_at="")  # fmt: skip
+        notices.queue_mail(session, app, template="status_changed", kind="status", **common,
+                           old_status=old, new_status=Status.ZAMKNIETY, staff_text=text,
+                           eta=None, release_date=None, resolution=None, ask_accept=False,
+                           auto_close_at="")  # fmt: skip
 
 
 def survey_links(app: App, ticket: db.Ticket) -> list[dict]:
@@ -103,9 +104,9 @@ def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
                   reason=f"survey rating {rating}", now=msg.now)  # fmt: skip
     if not ticket.survey_thanked and msg.classification.may_autoreply:
         ticket.survey_thanked = True
-        t.queue_mail(session, app, ticket=ticket, to=[msg.mail.from_addr], template="survey_thanks",
-                     kind="survey_thanks", now=msg.now, lang=ticket.language,
-                     rating=rating)  # fmt: skip
+        notices.queue_mail(session, app, ticket=ticket, to=[msg.mail.from_addr],
+                           template="survey_thanks", kind="survey_thanks", now=msg.now,
+                           lang=ticket.language, rating=rating)  # fmt: skip
     return Outcome("survey", ticket.key, msg.mail.message_id)
 
 
@@ -130,9 +131,10 @@ def ask_question(
     t.add_history(session, ticket, ticket.status, ticket.status, by=by,
                   reason="question to the client; awaiting the client", now=now)  # fmt: skip
     # A person wrote it: no Auto-Submitted, and it does not count against the auto-reply cap.
-    return t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email], template="message",
-                        kind="question", now=now, lang=ticket.language, auto_submitted=None,
-                        automatic=False, question=True, staff_text=text)  # fmt: skip
+    return notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                              template="message", kind="question", now=now, lang=ticket.language,
+                              auto_submitted=None, automatic=False, question=True,
+                              staff_text=text)  # fmt: skip
 
 
 def resolve(
@@ -157,13 +159,14 @@ def resolve(
     ticket.auto_close_at = deadlines.auto_close_at(now)
     ticket.first_response_at = ticket.first_response_at or now
     end_question(ticket, now)
-    return t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
-                        template="status_changed", kind="status", now=now, lang=ticket.language,
-                        # a person wrote the solution: no Auto-Submitted, not counted in the cap
-                        auto_submitted=None, automatic=False, old_status=old,
-                        new_status=Status.ROZWIAZANY, staff_text=text, resolution=resolution,
-                        auto_close_at=t.local_time(ticket.auto_close_at), eta=None,
-                        release_date=None, ask_accept=False)  # fmt: skip
+    # A person wrote the solution: no Auto-Submitted, not counted in the cap.
+    return notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                              template="status_changed", kind="status", now=now,
+                              lang=ticket.language, auto_submitted=None, automatic=False,
+                              old_status=old, new_status=Status.ROZWIAZANY, staff_text=text,
+                              resolution=resolution,
+                              auto_close_at=t.local_time(ticket.auto_close_at), eta=None,
+                              release_date=None, ask_accept=False)  # fmt: skip
 
 
 def end_question(ticket: db.Ticket, now: datetime) -> None:

@@ -21,7 +21,7 @@ from mailintake.adapters import db
 from mailintake.adapters.mailer import PermanentSendError
 from mailintake.app import App
 from mailintake.errors import TransientError
-from mailintake.services import tickets
+from mailintake.services import notices
 
 log = structlog.get_logger()
 
@@ -134,7 +134,7 @@ def _alert_staff(
     if not staff or {r.lower() for r in row.recipients} <= staff:
         log.critical("mail.failed_unreported", to=row.recipients, error=error)
         return
-    tickets.notify_staff(
+    notices.notify_staff(
         session,
         app,
         ticket=ticket,

@@ -32,7 +32,7 @@ from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import lifecycle
+from mailintake.services import lifecycle, notices
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -109,7 +109,7 @@ def _untrusted(
     log.warning("security.untrusted_staff_command", sender=mail.from_addr, ticket=key,
                 reason=reason, subject=mail.subject, message_id=mail.message_id)  # fmt: skip
     # Every staff address is told, so the real owner of a forged address learns of it too.
-    t.queue_mail(
+    notices.queue_mail(
         session, app, ticket=ticket, to=sorted(app.settings.staff), template="staff_untrusted",
         kind="staff_alert", now=msg.now, auto_submitted="auto-generated",
         subject=f"{_prefix(ticket)}Niezweryfikowany nadawca / unverified staff sender: "
@@ -126,7 +126,7 @@ def _refuse(
     """One notice with the reason to the staff sender; the message is kept as a note."""
     mail = msg.mail
     t.store_inbound(session, app, ticket, msg, kind="staff_refused")
-    t.queue_mail(
+    notices.queue_mail(
         session, app, ticket=ticket, to=[mail.from_addr or ""], template="staff_refusal",
         kind="staff_refusal", now=msg.now, auto_submitted="auto-replied",
         subject=f"{_prefix(ticket)}Odrzucono / refused: {mail.subject}",
@@ -193,7 +193,7 @@ def _move(job: Job, ticket: db.Ticket, reason: str, *, ask_accept: bool = False)
 
 
 def _mail_status(job: Job, ticket: db.Ticket, old: str, *, ask_accept: bool = False) -> None:
-    t.queue_mail(
+    notices.queue_mail(
         job.session, job.app, ticket=ticket, to=[ticket.client_email], template="status_changed",
         kind="status", now=job.now, lang=ticket.language, auto_submitted=None, automatic=False,
         old_status=old, new_status=ticket.status, staff_text=job.text,
@@ -261,9 +261,10 @@ def _complete(job: Job, ticket: db.Ticket) -> Outcome:
     t.change_status(job.session, ticket, Status.ANALIZA, by=job.by,
                     reason="data accepted as complete by staff", now=job.now)  # fmt: skip
     received = t.field_labels([c for c in fields.FIELDS if c in ticket.fields], ticket.language)
-    t.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
-                 template="confirmation", kind="confirmation", now=job.now, lang=ticket.language,
-                 auto_submitted=None, automatic=False, received=received)  # fmt: skip
+    notices.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
+                       template="confirmation", kind="confirmation", now=job.now,
+                       lang=ticket.language, auto_submitted=None, automatic=False,
+                       received=received)  # fmt: skip
     _reached_client(ticket, job.now)
     return _done(job, ticket)
 
@@ -318,9 +319,10 @@ def _note(job: Job, ticket: db.Ticket) -> Outcome:
 def _relay(job: Job, ticket: db.Ticket) -> Outcome:
     """No tag: the staff member's own text goes to the client as a message on the ticket."""
     text = _require_text(job)
-    t.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
-                 template="message", kind="staff_reply", now=job.now, lang=ticket.language,
-                 auto_submitted=None, automatic=False, staff_text=text, question=False)  # fmt: skip
+    notices.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
+                       template="message", kind="staff_reply", now=job.now, lang=ticket.language,
+                       auto_submitted=None, automatic=False, staff_text=text,
+                       question=False)  # fmt: skip
     t.add_history(job.session, ticket, ticket.status, ticket.status, by=job.by,
                   reason="staff reply relayed to the client", now=job.now)  # fmt: skip
     _reached_client(ticket, job.now)
@@ -346,10 +348,10 @@ def _split(job: Job, ticket: db.Ticket) -> Outcome:
                   reason=f"split from {ticket.key}", now=job.now)  # fmt: skip
     t.add_history(job.session, ticket, ticket.status, ticket.status, by=job.by,
                   reason=f"split: new ticket {new.key}", now=job.now)  # fmt: skip
-    t.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
-                 template="split_notice", kind="split", now=job.now, lang=ticket.language,
-                 auto_submitted=None, automatic=False, new_key=new.key, new_subject=new.subject,
-                 staff_text=text)  # fmt: skip
+    notices.queue_mail(job.session, job.app, ticket=ticket, to=[ticket.client_email],
+                       template="split_notice", kind="split", now=job.now, lang=ticket.language,
+                       auto_submitted=None, automatic=False, new_key=new.key,
+                       new_subject=new.subject, staff_text=text)  # fmt: skip
     _reached_client(ticket, job.now)
     new.fields = fields.merge({}, fields.extract(text, text, mail.attachments, first_message=True))
     as_client = dataclasses.replace(mail, from_addr=new.client_email, from_name=new.client_name)

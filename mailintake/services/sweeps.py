@@ -28,7 +28,7 @@ from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.deadlines import CompletionAction
 from mailintake.domain.status import CloseReason, Status
-from mailintake.services import lifecycle, reports
+from mailintake.services import lifecycle, notices, reports
 from mailintake.services import tickets as t
 from mailintake.services.intake import record_attempt, request_context
 
@@ -158,9 +158,10 @@ def _remind(session: Session, app: App, ticket: db.Ticket, now: datetime) -> boo
     if not _may_mail(session, app, ticket.client_email, ticket, now):
         return False
     missing = fields.missing(ticket.fields or {})
-    t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email], template="request_missing",
-                 kind="reminder", now=now, lang=ticket.language, auto_submitted="auto-generated",
-                 **request_context(ticket, missing, reminder=True))  # fmt: skip
+    notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                       template="request_missing", kind="reminder", now=now, lang=ticket.language,
+                       auto_submitted="auto-generated",
+                       **request_context(ticket, missing, reminder=True))  # fmt: skip
     record_attempt(ticket, now)
     ticket.reminders_sent += 1
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
@@ -184,11 +185,11 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
     """Remind the client of our question (SPEC section 4); suspension counts from now."""
     if not _may_mail(session, app, ticket.client_email, ticket, now):
         return False
-    t.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
-                 template="question_reminder", kind="question_reminder", now=now,
-                 lang=ticket.language, auto_submitted="auto-generated",
-                 asked_at=t.local_time(ticket.awaiting_since),
-                 question=_last_question(session, ticket))  # fmt: skip
+    notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                       template="question_reminder", kind="question_reminder", now=now,
+                       lang=ticket.language, auto_submitted="auto-generated",
+                       asked_at=t.local_time(ticket.awaiting_since),
+                       question=_last_question(session, ticket))  # fmt: skip
     ticket.question_reminded_at = now
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
                   reason="reminder: question unanswered for 3 business days", now=now)  # fmt: skip
@@ -207,7 +208,7 @@ def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bo
     ticket.updated_at = now
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
                   reason="suspended: no answer 72 h after the reminder", now=now)  # fmt: skip
-    t.notify_staff(
+    notices.notify_staff(
         session, app, ticket=ticket, now=now, kind="staff_notice",
         subject=f"[{ticket.key}] Zawieszone, brak odpowiedzi / suspended: {ticket.subject}",
         title="Klient nie odpowiedział na pytanie; zgłoszenie jest zawieszone.",
@@ -251,9 +252,9 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
         _serialize_digest(session)
         if _digest_sent_since(session, since):  # another instance was quicker
             return False
-        t.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
-                     now=now, auto_submitted="auto-generated", automatic=False,
-                     **context)  # fmt: skip
+        notices.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
+                           now=now, auto_submitted="auto-generated", automatic=False,
+                           **context)  # fmt: skip
     log.info("digest.queued", to=staff, date=local.date().isoformat())
     return True
 

@@ -1,15 +1,15 @@
-"""Operations on one ticket shared by every use case: create, change status, store mail, queue notices.
+"""Operations on one ticket shared by every use case: create, change status, store mail.
 
-Owns: the writes that keep a ticket, its history, its messages and its outbox
-consistent inside the caller's transaction. Must not commit (the use case
-does) and must not send mail (the outbox does).
+Owns: the writes that keep a ticket, its history and its incoming messages
+consistent inside the caller's transaction, and how ticket values read to
+people (local times, field labels). Must not commit (the use case does) and
+must not queue or send mail (`notices` queues, the outbox sends).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -161,146 +161,5 @@ def our_lines(session: Session, ticket: db.Ticket) -> frozenset[str]:
     return frozenset(lines)
 
 
-def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
-    return {
-        "key": ticket.key,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "client_email": ticket.client_email,
-        "client_name": ticket.client_name,
-    }
-
-
 def field_labels(codes: Iterable[str], lang: str) -> list[str]:
     return [fields.LABELS[code].get(lang, fields.LABELS[code]["pl"]) for code in codes]
-
-
-def thread_of(
-    session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
-) -> tuple[str | None, tuple[str, ...]]:
-    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
-    ids = db.thread_ids(session, ticket.id, internal)
-    return (ids[-1] if ids else None), tuple(ids)
-
-
-def queue_mail(
-    session: Session,
-    app: App,
-    *,
-    ticket: db.Ticket | None,
-    to: Sequence[str],
-    template: str,
-    kind: str,
-    now: datetime,
-    lang: str = "pl",
-    subject: str | None = None,
-    auto_submitted: str | None = "auto-replied",
-    automatic: bool = True,
-    **context: Any,
-) -> db.OutboxRow:
-    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
-    settings = app.settings
-    rendered = app.renderer.render(
-        template,
-        lang,
-        ticket=ticket_context(ticket) if ticket else None,
-        support_address=settings.support_address,
-        **context,
-    )
-    if subject is None:
-        subject = rendered.subject or f"[{ticket.key}] {ticket.subject}"
-    # Staff get the whole thread; the client only the mail it has seen.
-    to_staff = set(to) <= settings.staff
-    internal = frozenset() if to_staff else settings.staff
-    in_reply_to, references = thread_of(session, ticket, internal) if ticket else (None, ())
-    domain = settings.support_address.rpartition("@")[2]
-    message_id = outmail.new_message_id(ticket.key if ticket else None, domain)
-    raw = outmail.compose(
-        outmail.Outgoing(
-            sender=settings.support_address,
-            to=tuple(to),
-            subject=subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            references=references,
-            auto_submitted=auto_submitted,
-            date=now,
-        )
-    )
-    message = db.MessageRow(
-        ticket_id=ticket.id if ticket else None,
-        direction="out",
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=" ".join(references) or None,
-        from_addr=settings.support_address,
-        to_addrs=", ".join(to),
-        subject=outmail.one_line(subject),
-        at=now,
-        kind=kind,
-        body_text=rendered.text,
-    )
-    session.add(message)
-    session.flush()
-    row = db.OutboxRow(
-        ticket_id=message.ticket_id,
-        message_row_id=message.id,
-        message_id=message_id,
-        sender=settings.support_address,
-        recipients=list(to),
-        to_addr=to[0].lower() if to else "",
-        raw=raw,
-        kind=kind,
-        automatic=automatic,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    return row
-
-
-def notify_staff(
-    session: Session,
-    app: App,
-    *,
-    subject: str,
-    title: str,
-    lines: Sequence[str] = (),
-    ticket: db.Ticket | None = None,
-    now: datetime,
-    kind: str = "staff_alert",
-) -> None:
-    """An alert or notice to every staff address; logged loudly when there is no staff."""
-    staff = sorted(app.settings.staff)
-    log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
-    if not staff:
-        return
-    queue_mail(
-        session,
-        app,
-        ticket=ticket,
-        to=staff,
-        template="staff_notice",
-        kind=kind,
-        now=now,
-        subject=subject,
-        auto_submitted="auto-generated",
-        title=title,
-        lines=list(lines),
-    )
-
-
-def tell_staff_of_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
-    """Staff learn of a client's message on a ticket they are working on."""
-    notify_staff(
-        session,
-        app,
-        subject=f"[{ticket.key}] Odpowiedź klienta / client replied: {ticket.subject}",
-        title=f"{msg.mail.from_addr} napisał(a) / wrote:",
-        lines=[msg.mail.own_text or msg.mail.text],
-        ticket=ticket,
-        now=msg.now,
-        kind="staff_comment",
-    )

@@ -1,0 +1,203 @@
+"""Notices on their way out: render, thread, compose and queue, in the caller's transaction.
+
+Owns: `queue_mail` (a notice rendered from its template, threaded into the
+ticket's conversation, kept as an outgoing message and put in the outbox) and
+the notices every use case sends staff (`notify_staff`, `tell_staff_of_reply`).
+Must not commit (the use case does), send (the outbox does) or decide whether
+a notice may go to a client at all (the use case does; see `completion`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlmodel import Session
+
+from mailintake.adapters import db, outmail
+from mailintake.adapters.render import Rendered
+from mailintake.app import App
+from mailintake.services.outcome import Incoming
+
+log = structlog.get_logger()
+
+
+def queue_mail(
+    session: Session,
+    app: App,
+    *,
+    ticket: db.Ticket | None,
+    to: Sequence[str],
+    template: str,
+    kind: str,
+    now: datetime,
+    lang: str = "pl",
+    subject: str | None = None,
+    auto_submitted: str | None = "auto-replied",
+    automatic: bool = True,
+    **context: Any,
+) -> db.OutboxRow:
+    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
+    rendered = _render(app, template, lang, ticket, context)
+    in_reply_to, references = _thread_for(session, app, ticket, to)
+    out = outmail.Outgoing(
+        sender=app.settings.support_address,
+        to=tuple(to),
+        subject=subject if subject is not None else _subject(rendered, ticket),
+        text=rendered.text,
+        html=rendered.html,
+        message_id=_new_message_id(app, ticket),
+        in_reply_to=in_reply_to,
+        references=references,
+        auto_submitted=auto_submitted,
+        date=now,
+    )
+    message = _keep_message(session, ticket, out, kind, now)
+    return _enqueue(session, message, out, kind, automatic, now)
+
+
+def _render(
+    app: App, template: str, lang: str, ticket: db.Ticket | None, context: dict[str, Any]
+) -> Rendered:
+    return app.renderer.render(
+        template,
+        lang,
+        ticket=ticket_context(ticket) if ticket else None,
+        support_address=app.settings.support_address,
+        **context,
+    )
+
+
+def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
+    """What every template may show of the ticket."""
+    return {
+        "key": ticket.key,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "client_email": ticket.client_email,
+        "client_name": ticket.client_name,
+    }
+
+
+def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
+    """The template's subject line, else the ticket's own: `[LOG-000123] subject`."""
+    assert rendered.subject or ticket is not None, "a notice without a ticket needs a subject"
+    return rendered.subject or f"[{ticket.key}] {ticket.subject}"
+
+
+def _thread_for(
+    session: Session, app: App, ticket: db.Ticket | None, to: Sequence[str]
+) -> tuple[str | None, tuple[str, ...]]:
+    """Staff get the whole thread; the client only the mail it has seen."""
+    if ticket is None:
+        return None, ()
+    internal = frozenset() if set(to) <= app.settings.staff else app.settings.staff
+    return thread_of(session, ticket, internal)
+
+
+def thread_of(
+    session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
+) -> tuple[str | None, tuple[str, ...]]:
+    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
+    ids = db.thread_ids(session, ticket.id, internal)
+    return (ids[-1] if ids else None), tuple(ids)
+
+
+def _new_message_id(app: App, ticket: db.Ticket | None) -> str:
+    domain = app.settings.support_address.rpartition("@")[2]
+    return outmail.new_message_id(ticket.key if ticket else None, domain)
+
+
+def _keep_message(
+    session: Session, ticket: db.Ticket | None, out: outmail.Outgoing, kind: str, now: datetime
+) -> db.MessageRow:
+    """The notice as an outgoing message of the ticket (what `tickets show` lists)."""
+    message = db.MessageRow(
+        ticket_id=ticket.id if ticket else None,
+        direction="out",
+        message_id=out.message_id,
+        in_reply_to=out.in_reply_to,
+        references=" ".join(out.references) or None,
+        from_addr=out.sender,
+        to_addrs=", ".join(out.to),
+        subject=outmail.one_line(out.subject),
+        at=now,
+        kind=kind,
+        body_text=out.text,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _enqueue(
+    session: Session,
+    message: db.MessageRow,
+    out: outmail.Outgoing,
+    kind: str,
+    automatic: bool,
+    now: datetime,
+) -> db.OutboxRow:
+    """The composed bytes in the outbox, due now; `automatic` rows count against the cap."""
+    row = db.OutboxRow(
+        ticket_id=message.ticket_id,
+        message_row_id=message.id,
+        message_id=out.message_id,
+        sender=out.sender,
+        recipients=list(out.to),
+        to_addr=out.to[0].lower() if out.to else "",
+        raw=outmail.compose(out),
+        kind=kind,
+        automatic=automatic,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def notify_staff(
+    session: Session,
+    app: App,
+    *,
+    subject: str,
+    title: str,
+    lines: Sequence[str] = (),
+    ticket: db.Ticket | None = None,
+    now: datetime,
+    kind: str = "staff_alert",
+) -> None:
+    """An alert or notice to every staff address; logged loudly when there is no staff."""
+    staff = sorted(app.settings.staff)
+    log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
+    if not staff:
+        return
+    queue_mail(
+        session,
+        app,
+        ticket=ticket,
+        to=staff,
+        template="staff_notice",
+        kind=kind,
+        now=now,
+        subject=subject,
+        auto_submitted="auto-generated",
+        title=title,
+        lines=list(lines),
+    )
+
+
+def tell_staff_of_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
+    """Staff learn of a client's message on a ticket they are working on."""
+    notify_staff(
+        session,
+        app,
+        subject=f"[{ticket.key}] Odpowiedź klienta / client replied: {ticket.subject}",
+        title=f"{msg.mail.from_addr} napisał(a) / wrote:",
+        lines=[msg.mail.own_text or msg.mail.text],
+        ticket=ticket,
+        now=msg.now,
+        kind="staff_comment",
+    )
