@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
@@ -20,11 +20,11 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, mailrules, staffcmd
+from mailintake.domain import fields, mailrules, staffcmd
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Kind
 from mailintake.domain.status import Status
-from mailintake.services import lifecycle, notices
+from mailintake.services import completion, lifecycle, notices, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -153,56 +153,11 @@ def quarantine_unread(app: App, size: int, source_ref: str, received_at: datetim
     return Outcome("quarantined", None, None, reason)
 
 
-# -- finding the ticket ----------------------------------------------------
-
-
-def find_ticket(session: Session, app: App, mail: ParsedMail) -> db.Ticket | None:
-    """The ticket this message answers, if the sender may take part in it (SPEC section 5)."""
-    candidates = [
-        db.ticket_by_message_ids(session, mail.thread_ids),
-        _ticket_from_our_ids(session, app, mail.thread_ids),
-        _ticket_from_subject(session, app, mail.subject),
-    ]
-    for ticket in candidates:
-        if ticket is not None and is_participant(app, ticket, mail.from_addr):
-            return ticket
-    return None
-
-
-def _ticket_from_our_ids(session: Session, app: App, ids: tuple[str, ...]) -> db.Ticket | None:
-    """Our Message-IDs carry the key (`LOG-000123.<uuid>@domain`): enough even if the row is gone."""
-    domain = app.settings.support_address.rpartition("@")[2]
-    for mid in ids:
-        local, _, mid_domain = mid.partition("@")
-        if mid_domain.lower() == domain:
-            key = staffcmd.find_ticket_key(
-                f"[{local.partition('.')[0]}]", app.settings.ticket_prefix
-            )
-            if key and (ticket := db.ticket_by_key(session, key)):
-                return ticket
-    return None
-
-
-def _ticket_from_subject(session: Session, app: App, subject: str) -> db.Ticket | None:
-    key = staffcmd.find_ticket_key(subject, app.settings.ticket_prefix)
-    return db.ticket_by_key(session, key) if key else None
-
-
-def is_participant(app: App, ticket: db.Ticket, address: str | None) -> bool:
-    """The ticket's client, a colleague from the same configured organisation, or staff."""
-    if not address:
-        return False
-    if address == ticket.client_email or address in app.settings.staff:
-        return True
-    org = app.settings.clients.for_address(address)
-    return bool(ticket.client_org) and org.domains != () and org.name == ticket.client_org
-
-
 # -- routes by kind of mail ------------------------------------------------
 
 
 def handle_client(session: Session, app: App, msg: Incoming) -> Outcome:
-    ticket = find_ticket(session, app, msg.mail)
+    ticket = threads.find_ticket(session, app, msg.mail)
     if ticket is None:
         return open_ticket(session, app, msg)
     status = Status(ticket.status)
@@ -231,7 +186,7 @@ def open_ticket(
     t.store_inbound(session, app, ticket, msg, kind="client")
     found = fields.extract(mail.text, mail.own_text, mail.attachments, first_message=True)
     ticket.fields = fields.merge({}, found)
-    _after_client_data(session, app, msg, ticket)
+    completion.complete_or_request(session, app, msg, ticket)
     return Outcome("created", ticket.key, mail.message_id)
 
 
@@ -257,7 +212,7 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     )
     ticket.fields = fields.merge(ticket.fields, found)
     if ticket.status == Status.NOWY:
-        _after_client_data(session, app, msg, ticket)
+        completion.complete_or_request(session, app, msg, ticket)
     else:
         notices.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)
@@ -265,75 +220,6 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
 
 def _intent(mail: ParsedMail) -> str | None:
     return mailrules.client_intent(mail.own_text, mail.subject)
-
-
-def _after_client_data(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
-    """Complete → ANALIZA and a confirmation; else a request listing what is missing (SPEC §3)."""
-    missing = fields.missing(ticket.fields)
-    if not missing:
-        t.change_status(
-            session, ticket, Status.ANALIZA, by="system", reason="data complete", now=msg.now
-        )
-        _auto_reply(
-            session,
-            app,
-            msg,
-            ticket,
-            "confirmation",
-            received=t.field_labels(
-                [c for c in fields.FIELDS if c in ticket.fields], ticket.language
-            ),
-        )
-        return
-    if _auto_reply(
-        session, app, msg, ticket, "request_missing", **request_context(ticket, missing)
-    ):
-        record_attempt(ticket, msg.now)
-
-
-def request_context(ticket: db.Ticket, missing: list[str], *, reminder: bool = False) -> dict:
-    """What the request and reminder templates show: what is missing, the form, the deadline."""
-    return {
-        "missing": t.field_labels(missing, ticket.language),
-        "missing_codes": list(missing),
-        "form": fields.form_lines(missing, ticket.language),
-        "attempts": ticket.attempts + 1,
-        "reminder": reminder,
-        "completion_due": t.local_time(ticket.completion_due),
-    }
-
-
-def record_attempt(ticket: db.Ticket, now: datetime) -> None:
-    """Each request for data is an attempt; the incomplete-close moves with it (SPEC section 4)."""
-    ticket.attempts += 1
-    ticket.last_attempt_at = now
-    ticket.close_after = deadlines.close_after(ticket.completion_due, now)
-
-
-def _auto_reply(
-    session: Session, app: App, msg: Incoming, ticket: db.Ticket, template: str, **context
-) -> bool:
-    """Answer the client unless RFC 3834 or the per-sender cap forbids it (SPEC section 5)."""
-    to = msg.mail.from_addr or ticket.client_email
-    if not msg.classification.may_autoreply:
-        log.info("mail.suppressed", ticket=ticket.key, to=to, reasons=msg.classification.reasons)
-        return False
-    since = msg.now - timedelta(hours=1)
-    if db.automatic_mail_count(session, to, since) >= app.settings.autoreply_per_hour:
-        log.warning("mail.rate_limited", ticket=ticket.key, to=to)
-        return False
-    notices.queue_mail(
-        session,
-        app,
-        ticket=ticket,
-        to=[to],
-        template=template,
-        kind=template,
-        now=msg.now,
-        lang=ticket.language,
-        **context,
-    )
-    return True
 
 
 def _answered_question(session: Session, ticket: db.Ticket, msg: Incoming) -> None:
@@ -371,11 +257,9 @@ def reply_to_resolved(session: Session, app: App, msg: Incoming, ticket: db.Tick
 
 def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
     """Auto-replies and reports: a note on their ticket, never a ticket or an answer (SPEC §5)."""
-    ticket = db.ticket_by_message_ids(session, msg.mail.thread_ids) or _ticket_from_our_ids(
-        session, app, msg.mail.thread_ids
-    )
+    ticket = threads.ticket_of_thread(session, app, msg.mail.thread_ids)
     if ticket is None:
-        ticket = _ticket_from_subject(session, app, msg.mail.subject)
+        ticket = threads.ticket_from_subject(session, app, msg.mail.subject)
     kind = msg.classification.kind.value.lower()
     if ticket is None:
         t.store_inbound(session, app, None, msg, kind=kind)
@@ -390,9 +274,7 @@ def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
     ticket = None
     original = bounce.original_message_id if bounce else None
     if original:
-        ticket = db.ticket_by_message_ids(session, (original,)) or _ticket_from_our_ids(
-            session, app, (original,)
-        )
+        ticket = threads.ticket_of_thread(session, app, (original,))
         for row in session.exec(
             sa.select(db.OutboxRow).where(db.OutboxRow.message_id == original)
         ).scalars():

@@ -32,7 +32,7 @@ from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import lifecycle, notices
+from mailintake.services import completion, lifecycle, notices, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -81,10 +81,8 @@ class Job:
 
 def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
     """Check the sender, then run the subject's command; a refusal is answered, changes nothing."""
-    from mailintake.services.intake import find_ticket
-
     mail = msg.mail
-    ticket = find_ticket(session, app, mail)
+    ticket = threads.find_ticket(session, app, mail)
     mode = staffcmd.parse_auth_mode(app.settings.staff_auth)
     verdict = staffcmd.verify_sender(mode, mail.from_addr or "", mail.headers)
     if not verdict.trusted:
@@ -334,8 +332,6 @@ def _relay(job: Job, ticket: db.Ticket) -> Outcome:
 
 def _split(job: Job, ticket: db.Ticket) -> Outcome:
     """[PODZIEL]: a new NOWY ticket for the same client from this body, linked, client told."""
-    from mailintake.services import intake
-
     text = _require_text(job)
     mail = job.msg.mail
     subject = staffcmd.strip_tags(mail.subject, job.app.settings.ticket_prefix) or ticket.subject
@@ -355,8 +351,8 @@ def _split(job: Job, ticket: db.Ticket) -> Outcome:
     _reached_client(ticket, job.now)
     new.fields = fields.merge({}, fields.extract(text, text, mail.attachments, first_message=True))
     as_client = dataclasses.replace(mail, from_addr=new.client_email, from_name=new.client_name)
-    intake._after_client_data(job.session, job.app, dataclasses.replace(job.msg, mail=as_client),
-                              new)  # fmt: skip
+    completion.complete_or_request(job.session, job.app,
+                                   dataclasses.replace(job.msg, mail=as_client), new)  # fmt: skip
     return _done(job, new, "created")
 
 

@@ -15,7 +15,7 @@ lock, so two instances never act twice. Must not send mail (the outbox does).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -28,9 +28,8 @@ from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.deadlines import CompletionAction
 from mailintake.domain.status import CloseReason, Status
-from mailintake.services import lifecycle, notices, reports
+from mailintake.services import completion, lifecycle, notices, reports
 from mailintake.services import tickets as t
-from mailintake.services.intake import record_attempt, request_context
 
 log = structlog.get_logger()
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -142,27 +141,19 @@ def _sweep_ticket(session: Session, app: App, ticket: db.Ticket, now: datetime) 
 
 
 # -- the actions (inside the ticket's transaction) -------------------------
-
-
-def _may_mail(session: Session, app: App, to: str, ticket: db.Ticket, now: datetime) -> bool:
-    """The per-address cap on automatic mail (SPEC section 5); a capped action waits a sweep."""
-    sent = db.automatic_mail_count(session, to, now - timedelta(hours=1))
-    if sent < app.settings.autoreply_per_hour:
-        return True
-    log.warning("mail.rate_limited", ticket=ticket.key, to=to)
-    return False
+# An action held back by the per-address cap (`completion.may_mail`) waits for a later sweep.
 
 
 def _remind(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
     """Reminder for missing data: an attempt, so `close_after` moves (SPEC section 4)."""
-    if not _may_mail(session, app, ticket.client_email, ticket, now):
+    if not completion.may_mail(session, app, ticket.client_email, ticket, now):
         return False
     missing = fields.missing(ticket.fields or {})
     notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                        template="request_missing", kind="reminder", now=now, lang=ticket.language,
                        auto_submitted="auto-generated",
-                       **request_context(ticket, missing, reminder=True))  # fmt: skip
-    record_attempt(ticket, now)
+                       **completion.request_context(ticket, missing, reminder=True))  # fmt: skip
+    completion.record_attempt(ticket, now)
     ticket.reminders_sent += 1
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
                   reason=f"reminder {ticket.reminders_sent}: data missing", now=now)  # fmt: skip
@@ -183,7 +174,7 @@ def _close_resolved(session: Session, app: App, ticket: db.Ticket, now: datetime
 
 def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
     """Remind the client of our question (SPEC section 4); suspension counts from now."""
-    if not _may_mail(session, app, ticket.client_email, ticket, now):
+    if not completion.may_mail(session, app, ticket.client_email, ticket, now):
         return False
     notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                        template="question_reminder", kind="question_reminder", now=now,

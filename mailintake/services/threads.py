@@ -1,0 +1,64 @@
+"""Which ticket a message belongs to, and who may take part in it (SPEC section 5).
+
+Owns: finding a ticket by the threading headers (`In-Reply-To`, `References`),
+by our own Message-IDs (they carry the key) or by the `[LOG-000123]` key in
+the subject, and the participant rule (the client, a colleague of the same
+configured organisation, staff). Read-only inside the caller's transaction:
+must not change a ticket, store a message or queue mail.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from mailintake.adapters import db
+from mailintake.app import App
+from mailintake.domain import staffcmd
+from mailintake.domain.mail import ParsedMail
+
+
+def find_ticket(session: Session, app: App, mail: ParsedMail) -> db.Ticket | None:
+    """The ticket this message answers, if the sender may take part in it (SPEC section 5)."""
+    candidates = [
+        db.ticket_by_message_ids(session, mail.thread_ids),
+        ticket_from_our_ids(session, app, mail.thread_ids),
+        ticket_from_subject(session, app, mail.subject),
+    ]
+    for ticket in candidates:
+        if ticket is not None and is_participant(app, ticket, mail.from_addr):
+            return ticket
+    return None
+
+
+def ticket_of_thread(session: Session, app: App, ids: tuple[str, ...]) -> db.Ticket | None:
+    """The ticket of a stored message among `ids`, else of one of our Message-IDs among them."""
+    return db.ticket_by_message_ids(session, ids) or ticket_from_our_ids(session, app, ids)
+
+
+def ticket_from_our_ids(session: Session, app: App, ids: tuple[str, ...]) -> db.Ticket | None:
+    """Our Message-IDs carry the key (`LOG-000123.<uuid>@domain`): enough even if the row is gone."""
+    domain = app.settings.support_address.rpartition("@")[2]
+    for mid in ids:
+        local, _, mid_domain = mid.partition("@")
+        if mid_domain.lower() == domain:
+            key = staffcmd.find_ticket_key(
+                f"[{local.partition('.')[0]}]", app.settings.ticket_prefix
+            )
+            if key and (ticket := db.ticket_by_key(session, key)):
+                return ticket
+    return None
+
+
+def ticket_from_subject(session: Session, app: App, subject: str) -> db.Ticket | None:
+    key = staffcmd.find_ticket_key(subject, app.settings.ticket_prefix)
+    return db.ticket_by_key(session, key) if key else None
+
+
+def is_participant(app: App, ticket: db.Ticket, address: str | None) -> bool:
+    """The ticket's client, a colleague from the same configured organisation, or staff."""
+    if not address:
+        return False
+    if address == ticket.client_email or address in app.settings.staff:
+        return True
+    org = app.settings.clients.for_address(address)
+    return bool(ticket.client_org) and org.domains != () and org.name == ticket.client_org
