@@ -1,10 +1,13 @@
 """Use case: one incoming message, from raw bytes to committed effects (SPEC sections 1, 3 and 5).
 
 Owns: `handle_message` — the single entry for every way mail comes in (IMAP,
-Maildir, `ingest` files and pipes). Each call is one transaction: the message,
-its attachments, the ticket change, history and the outbox rows of the
-answers are committed together, or nothing is. Must not talk to the mailbox
-or the mail server (the daemon and the outbox do).
+Maildir, `ingest` files and pipes): size limit, duplicates, parsing,
+classification and the route by kind (client mail to `clientmail`, staff mail
+to `staff`; auto-replies, reports, bounces and our own loops here), and
+quarantining what cannot be handled. Each call is one transaction: the
+message, its attachments, the ticket change, history and the outbox rows of
+the answers are committed together, or nothing is. Must not talk to the
+mailbox or the mail server (the daemon and the outbox do).
 """
 
 from __future__ import annotations
@@ -20,11 +23,9 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
-from mailintake.domain import fields, mailrules, staffcmd
-from mailintake.domain.mail import ParsedMail
+from mailintake.domain import mailrules
 from mailintake.domain.mailrules import Kind
-from mailintake.domain.status import Status
-from mailintake.services import completion, lifecycle, notices, threads
+from mailintake.services import clientmail, notices, staff, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -156,105 +157,6 @@ def quarantine_unread(app: App, size: int, source_ref: str, received_at: datetim
 # -- routes by kind of mail ------------------------------------------------
 
 
-def handle_client(session: Session, app: App, msg: Incoming) -> Outcome:
-    ticket = threads.find_ticket(session, app, msg.mail)
-    if ticket is None:
-        return open_ticket(session, app, msg)
-    status = Status(ticket.status)
-    if status == Status.ZAMKNIETY:
-        return reply_to_closed(session, app, msg, ticket)
-    if status == Status.ROZWIAZANY:
-        return reply_to_resolved(session, app, msg, ticket)
-    return add_to_ticket(session, app, msg, ticket)
-
-
-def open_ticket(
-    session: Session, app: App, msg: Incoming, *, linked_to: db.Ticket | None = None
-) -> Outcome:
-    mail = msg.mail
-    ticket = t.create_ticket(
-        session,
-        app,
-        client_email=mail.from_addr or "unknown@invalid",
-        client_name=mail.from_name,
-        subject=staffcmd.strip_tags(mail.subject, app.settings.ticket_prefix) or mail.subject,
-        now=msg.received_at,
-    )
-    if linked_to is not None:
-        t.add_link(ticket, linked_to.key)
-        t.add_link(linked_to, ticket.key)
-    t.store_inbound(session, app, ticket, msg, kind="client")
-    found = fields.extract(mail.text, mail.own_text, mail.attachments, first_message=True)
-    ticket.fields = fields.merge({}, found)
-    completion.complete_or_request(session, app, msg, ticket)
-    return Outcome("created", ticket.key, mail.message_id)
-
-
-def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
-    mail = msg.mail
-    t.store_inbound(session, app, ticket, msg, kind="client")
-    if ticket.awaiting_client:
-        _answered_question(session, ticket, msg)
-    if ticket.eta is not None and not ticket.eta_accepted and _intent(mail) == "accept":
-        ticket.eta_accepted = True
-        reason = f"client accepted the ETA {ticket.eta.isoformat()}"
-        t.add_history(
-            session,
-            ticket,
-            ticket.status,
-            ticket.status,
-            by=mail.from_addr or "",
-            reason=reason,
-            now=msg.now,
-        )
-    found = fields.extract(
-        mail.text, mail.own_text, mail.attachments, our_lines=t.our_lines(session, ticket)
-    )
-    ticket.fields = fields.merge(ticket.fields, found)
-    if ticket.status == Status.NOWY:
-        completion.complete_or_request(session, app, msg, ticket)
-    else:
-        notices.tell_staff_of_reply(session, app, msg, ticket)
-    return Outcome("updated", ticket.key, mail.message_id)
-
-
-def _intent(mail: ParsedMail) -> str | None:
-    return mailrules.client_intent(mail.own_text, mail.subject)
-
-
-def _answered_question(session: Session, ticket: db.Ticket, msg: Incoming) -> None:
-    """The client answered our question: the SLA clock runs again (SPEC section 4)."""
-    paused = list(ticket.sla_paused or [])
-    if paused and paused[-1][1] is None:
-        paused[-1] = [paused[-1][0], msg.received_at.isoformat()]
-    ticket.sla_paused = paused
-    ticket.awaiting_client = False
-    ticket.awaiting_since = None
-    ticket.question_reminded_at = None
-    ticket.suspended = False
-    t.add_history(
-        session,
-        ticket,
-        ticket.status,
-        ticket.status,
-        by=msg.mail.from_addr or "",
-        reason="client answered the question",
-        now=msg.now,
-    )
-
-
-def reply_to_closed(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
-    """A survey answer is recorded; anything else opens a new ticket linked to the old one."""
-    survey = lifecycle.record_survey(session, app, msg, ticket)
-    if survey is not None:
-        return survey
-    return open_ticket(session, app, msg, linked_to=ticket)
-
-
-def reply_to_resolved(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
-    return lifecycle.client_reply_to_resolved(session, app, msg, ticket)
-
-
 def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
     """Auto-replies and reports: a note on their ticket, never a ticket or an answer (SPEC §5)."""
     ticket = threads.ticket_of_thread(session, app, msg.mail.thread_ids)
@@ -302,15 +204,9 @@ def handle_loop(session: Session, app: App, msg: Incoming) -> Outcome:
     return Outcome("ignored", None, msg.mail.message_id, "our own message")
 
 
-def handle_staff(session: Session, app: App, msg: Incoming) -> Outcome:
-    from mailintake.services import staff
-
-    return staff.handle_staff_mail(session, app, msg)
-
-
 ROUTES = {
-    Kind.CLIENT: handle_client,
-    Kind.STAFF: handle_staff,
+    Kind.CLIENT: clientmail.handle_client,
+    Kind.STAFF: staff.handle_staff_mail,
     Kind.AUTOREPLY: handle_note,
     Kind.REPORT: handle_note,
     Kind.BULK: handle_note,

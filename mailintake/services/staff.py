@@ -1,10 +1,10 @@
 """Use case: a message from a staff address (SPEC section 6).
 
 Owns: the sender check of staff mail, running the one command tag of its subject (status
-changes, question, note, split, duplicate, registration on behalf of a client), relaying an
-untagged reply to the client, and answering a refused command to the staff sender. Runs
-inside the intake transaction; must not commit, send mail (the outbox does) or read the
-subject itself (`domain.staffcmd` does).
+changes, question, note, split, duplicate; registration on behalf of a client is handed to
+`registration`), relaying an untagged reply to the client, and answering a refused command
+to the staff sender. Runs inside the intake transaction; must not commit, send mail (the
+outbox does) or read the subject itself (`domain.staffcmd` does).
 
 Every check that can refuse runs before the first write, so a refused command leaves the
 ticket as it was: only the refusal notice and the message itself (as a note) are kept.
@@ -13,46 +13,24 @@ ticket as it was: only the refusal notice and the message itself (as a note) are
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr
 
 import structlog
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.adapters.parse import parse
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, mailrules, sla, staffcmd
-from mailintake.domain.mail import Attachment, ParsedMail
+from mailintake.domain import deadlines, fields, sla, staffcmd
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import completion, lifecycle, notices, threads
+from mailintake.services import completion, lifecycle, notices, registration, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
 log = structlog.get_logger()
-
-ENCLOSED = ("message/rfc822", "message/global")
-# Outlook and Gmail forward separators, Polish and English (SPEC section 6, inline forward).
-FORWARD_START = re.compile(
-    r"^\s*(?:-{2,}\s*(?:Original Message|Forwarded message|Wiadomo(?:ść|sc) oryginalna"
-    r"|Oryginalna wiadomo(?:ść|sc)|Wiadomo(?:ść|sc) przekazana dalej)\s*-{2,}"
-    r"|Begin forwarded message:|_{10,})\s*$",
-    re.IGNORECASE,
-)
-FORWARD_HEADER = re.compile(
-    r"^\s*\*?(?P<name>From|Od|Sent|Wysłane|Wysłano|Date|Data|To|Do|Cc|DW|Subject|Temat)\s*\*?"
-    r"\s*:\s*(?P<value>.*)$",
-    re.IGNORECASE,
-)
-HEADER_NAMES = {"od": "from", "wysłane": "date", "wysłano": "date", "data": "date",
-                "sent": "date", "do": "to", "dw": "cc", "temat": "subject"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,7 +122,7 @@ def _prefix(ticket: db.Ticket | None) -> str:
 
 def _run(job: Job) -> Outcome:
     if job.command.action is Action.REJESTRUJ:
-        return _register(job)
+        return registration.register_on_behalf(job.session, job.app, job.msg)
     if job.ticket is None:
         raise Refusal(
             "nie znaleziono zgłoszenia: podaj numer w temacie, np. [LOG-000123], albo odpowiedz "
@@ -327,7 +305,7 @@ def _relay(job: Job, ticket: db.Ticket) -> Outcome:
     return _done(job, ticket)
 
 
-# -- new tickets: split and registration on behalf ---------------------------------------
+# -- a new ticket: split ----------------------------------------------------------------
 
 
 def _split(job: Job, ticket: db.Ticket) -> Outcome:
@@ -354,101 +332,6 @@ def _split(job: Job, ticket: db.Ticket) -> Outcome:
     completion.complete_or_request(job.session, job.app,
                                    dataclasses.replace(job.msg, mail=as_client), new)  # fmt: skip
     return _done(job, new, "created")
-
-
-def _register(job: Job) -> Outcome:
-    """[REJESTRUJ]: the forwarded client message becomes a ticket of its original sender."""
-    from mailintake.services import intake
-
-    inner, rest = _forwarded(job.msg.mail)
-    _check_registrable(job, inner)
-    c = mailrules.classify(inner, support_address=job.app.settings.support_address,
-                           staff=job.app.settings.staff)  # fmt: skip
-    client_msg = dataclasses.replace(job.msg, mail=inner, classification=c)
-    outcome = intake.open_ticket(job.session, job.app, client_msg)
-    ticket = db.ticket_by_key(job.session, outcome.ticket or "")
-    assert ticket is not None
-    t.add_history(job.session, ticket, Status(ticket.status), Status(ticket.status), by=job.by,
-                  reason=f"registered on behalf of {inner.from_addr}", now=job.now)  # fmt: skip
-    outer = dataclasses.replace(job.msg.mail, attachments=rest)
-    t.store_inbound(job.session, job.app, ticket, job.msg, kind="staff", mail=outer)
-    return Outcome("created", ticket.key, job.msg.mail.message_id, "REJESTRUJ")
-
-
-def _check_registrable(job: Job, inner: ParsedMail | None) -> None:
-    settings = job.app.settings
-    sender = inner.from_addr if inner else None
-    if inner is None or not sender:
-        raise Refusal(
-            "[REJESTRUJ]: brak przekazanej wiadomości klienta – prześlij ją jako załącznik lub "
-            "„Przekaż dalej” z nagłówkiem Od:/From: ([REGISTER]: no forwarded client message: "
-            "attach it or forward it inline with its From: line)"
-        )
-    if sender in settings.staff or sender == settings.support_address:
-        raise Refusal(f"[REJESTRUJ]: {sender} nie jest klientem ({sender} is not a client)")
-    known = inner.message_id and db.ticket_by_message_ids(job.session, (inner.message_id,))
-    if known:
-        raise Refusal(f"[REJESTRUJ]: ta wiadomość jest już zgłoszeniem {known.key} "
-                      f"(this message is already ticket {known.key})")  # fmt: skip
-
-
-def _forwarded(mail: ParsedMail) -> tuple[ParsedMail | None, tuple[Attachment, ...]]:
-    """The forwarded message and the staff mail's attachments not part of it."""
-    for attachment in mail.attachments:
-        if attachment.content_type in ENCLOSED:
-            return parse(attachment.data), mail.attachments
-    files = tuple(a for a in mail.attachments if a.content_type not in ENCLOSED)
-    inline = _inline_forward(mail.text, files)
-    return (inline, ()) if inline is not None else (None, mail.attachments)
-
-
-def _inline_forward(text: str, files: tuple[Attachment, ...]) -> ParsedMail | None:
-    """An Outlook/Gmail inline forward: its From:/Od: header block and the text below it.
-
-    Rebuilt as a message and parsed, so addresses, RFC 2047 words and the sender's own
-    text are read by the same parser as any incoming mail. Outlook forwards the original's
-    attachments as attachments of the forward, so they go with it.
-    """
-    lines = text.replace("\r\n", "\n").split("\n")
-    for i in range(len(lines)):
-        headers, end = _header_block(lines, i)
-        if "from" in headers:
-            return parse(_rebuild(headers, "\n".join(lines[end:]).strip(), files))
-    return None
-
-
-def _header_block(lines: list[str], start: int) -> tuple[dict[str, str], int]:
-    """Header lines at `start` (after an optional separator line) → (headers, first body line)."""
-    i = start + 1 if FORWARD_START.match(lines[start]) else start
-    found: dict[str, str] = {}
-    while i < len(lines) and (match := FORWARD_HEADER.match(lines[i])):
-        name = match.group("name").lower()
-        found.setdefault(HEADER_NAMES.get(name, name), match.group("value").strip())
-        i += 1
-    # A lone "From:" line in prose is not a forward: a second header must follow.
-    return (found if len(found) >= 2 else {}), i
-
-
-def _rebuild(headers: dict[str, str], body: str, files: tuple[Attachment, ...]) -> bytes:
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = _address(headers["from"])
-    if headers.get("subject"):
-        msg["Subject"] = headers["subject"]
-    msg.set_content(body or "\n")
-    for file in files:
-        main, _, sub = file.content_type.partition("/")
-        msg.add_attachment(file.data, maintype=main, subtype=sub or "octet-stream",
-                           filename=file.filename)  # fmt: skip
-    return msg.as_bytes()
-
-
-def _address(value: str) -> str:
-    """Outlook writes `Jan Kowalski [mailto:jan@x.pl]`, `Jan <jan@x.pl>` or a bare address."""
-    found = re.search(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", value)
-    if found is None:
-        return ""
-    name = value[: found.start()].strip(" \t\"'<[(").removesuffix("mailto:").strip(" \t\"'<[(")
-    return formataddr((name, found.group(0)))
 
 
 HANDLERS: dict[Action, Callable[[Job, db.Ticket], Outcome]] = {
