@@ -164,54 +164,104 @@ def run(
     on one PostgreSQL database only the holder of the mailbox lock reads mail;
     all of them flush the outbox and run the sweeps (row locks keep those single).
     """
-    tick = on_tick or (lambda: None)
-    on_fault = monitor.fault if monitor is not None else None
-    scheduler = make_scheduler(app, on_fault)
-    lock = leader.mailbox_lock(app.engine, _safe_url(app.settings.inbox_url))
-    inbox: Inbox | None = None
-    failures = 0
+    loop = Loop(app, stop, on_ready, on_tick or (lambda: None), monitor)
     log.info("daemon.started", inbox=_safe_url(app.settings.inbox_url))
-    guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock()), on_fault)()
+    loop.guard("sweep", lambda: sweeps.run_sweeps(app, app.clock()))
     try:
         while not stop.is_set():
-            try:
-                reading = lock.acquire()
-                if not reading:
-                    inbox = _close(inbox)  # lost the lock: the new holder reads from now on
-                elif inbox is None:
-                    inbox = app.open_inbox()
-                if on_ready is not None:
-                    _probe_mailbox(app, inbox)
-                    on_ready()
-                    on_ready = None
-                result = take_in(app, inbox, stop, tick) if inbox is not None else PassResult()
-                if result.transient_error:
-                    raise TransientError(result.transient_error)
-                guarded("outbox", lambda: outbox.flush(app), on_fault)()
-                scheduler.run_pending()
-                failures = 0
-                if monitor is not None:
-                    monitor.passed(result.outcomes, reading)
-                tick()
-                if not stop.is_set():
-                    _wait(app, inbox, stop, tick)
-            except (TransientError, OSError, sa.exc.OperationalError) as exc:
-                failures += 1
-                delay = min(2**failures, 300) * random.uniform(0.5, 1.0)
-                log.warning(
-                    "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
-                )
-                if monitor is not None:
-                    monitor.fault(_fault_kind(exc))
-                inbox = _close(inbox)
-                # A failing OAuth2 refresh or login mails staff once per episode.
-                guarded("oauth2_alert", lambda: alerts.alert_if_failing(app), on_fault)()
-                _sleep(stop, delay, tick)
+            loop.step()
     finally:
-        _close(inbox)
-        lock.release()
-    guarded("outbox", lambda: outbox.flush(app), on_fault)()
+        loop.close()
+    loop.guard("outbox", lambda: outbox.flush(app))
     log.info("daemon.stopped")
+
+
+class Loop:
+    """The daemon's state between passes: the mailbox lock, the open inbox, the fault count."""
+
+    def __init__(
+        self,
+        app: App,
+        stop: threading.Event,
+        on_ready: Callable[[], None] | None,
+        tick: Callable[[], None],
+        monitor: Monitor | None,
+    ) -> None:
+        self.app = app
+        self.stop = stop
+        self.on_ready = on_ready
+        self.tick = tick
+        self.monitor = monitor
+        self.on_fault = monitor.fault if monitor is not None else None
+        self.scheduler = make_scheduler(app, self.on_fault)
+        self.lock = leader.mailbox_lock(app.engine, _safe_url(app.settings.inbox_url))
+        self.inbox: Inbox | None = None
+        self.failures = 0
+
+    def guard(self, name: str, job: Callable[[], object]) -> None:
+        guarded(name, job, self.on_fault)()
+
+    def step(self) -> None:
+        """One pass and the wait after it; a transient fault backs off instead."""
+        try:
+            self._pass()
+        except (TransientError, OSError, sa.exc.OperationalError) as exc:
+            self._back_off(exc)
+
+    def _pass(self) -> None:
+        reading = self._hold_mailbox()
+        self._announce_ready()
+        result = self._take_in()
+        self.guard("outbox", lambda: outbox.flush(self.app))
+        self.scheduler.run_pending()
+        self.failures = 0
+        if self.monitor is not None:
+            self.monitor.passed(result.outcomes, reading)
+        self.tick()
+        if not self.stop.is_set():
+            _wait(self.app, self.inbox, self.stop, self.tick)
+
+    def _hold_mailbox(self) -> bool:
+        """Read the mailbox while holding its lock; True when this instance reads."""
+        reading = self.lock.acquire()
+        if not reading:
+            self.inbox = _close(self.inbox)  # lost the lock: the new holder reads from now on
+        elif self.inbox is None:
+            self.inbox = self.app.open_inbox()
+        return reading
+
+    def _take_in(self) -> PassResult:
+        """What waits in the mailbox (nothing on a standby); a transient fault ends the pass."""
+        if self.inbox is None:
+            return PassResult()
+        result = take_in(self.app, self.inbox, self.stop, self.tick)
+        if result.transient_error:
+            raise TransientError(result.transient_error)
+        return result
+
+    def _announce_ready(self) -> None:
+        """`on_ready` once, after the mailbox answered (systemd READY=1)."""
+        if self.on_ready is not None:
+            _probe_mailbox(self.app, self.inbox)
+            self.on_ready()
+            self.on_ready = None
+
+    def _back_off(self, exc: BaseException) -> None:
+        self.failures += 1
+        delay = min(2**self.failures, 300) * random.uniform(0.5, 1.0)
+        log.warning(
+            "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
+        )
+        if self.monitor is not None:
+            self.monitor.fault(_fault_kind(exc))
+        self.inbox = _close(self.inbox)
+        # A failing OAuth2 refresh or login mails staff once per episode.
+        self.guard("oauth2_alert", lambda: alerts.alert_if_failing(self.app))
+        _sleep(self.stop, delay, self.tick)
+
+    def close(self) -> None:
+        _close(self.inbox)
+        self.lock.release()
 
 
 def _probe_mailbox(app: App, inbox: Inbox | None) -> None:
