@@ -1,0 +1,50 @@
+"""The `mailintake` command (SPEC section 9): subcommand → one service call → exit code.
+
+Owns: the parser, reading the settings, logging set-up and turning errors
+into exit codes; one module per command group (`run`, `jobs`, `tickets`,
+`schema`, `reports`, `quarantine`, `check`) adds its subcommands. Exit 0 on success;
+otherwise a one-line reason on stderr and non-zero (75, EX_TEMPFAIL, on a
+transient fault so an MTA retries). Must not hold business rules (services
+do) or be imported by services; `mailintake.cli:main` is the console entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import sqlalchemy as sa
+
+from mailintake import log as logsetup
+from mailintake.cli import check, jobs, quarantine, reports, run, schema, tickets
+from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line
+from mailintake.config import load_settings
+from mailintake.errors import ConfigError, MailintakeError, TransientError
+
+GROUPS = (run, jobs, tickets, schema, reports, quarantine, check)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+        daemon_mode = args.command == "run"
+        logsetup.configure(settings.log_format, stream=sys.stdout if daemon_mode else sys.stderr)
+        return args.func(args, settings)
+    except ConfigError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except (TransientError, sa.exc.OperationalError) as exc:
+        return fail(f"temporary failure: {first_line(exc)}", EX_TEMPFAIL)
+    except MailintakeError as exc:
+        return fail(str(exc))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailintake", description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", default=".env", help="settings file (default ./.env)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add_commands(sub)
+    return parser

@@ -1,0 +1,118 @@
+"""`mailintake run`: the daemon as a service, or one full pass with `--once`.
+
+Owns: signals (SIGTERM/SIGINT stop after the message in hand, SIGHUP re-reads
+templates and the clients file), sd_notify(3) and the metrics server around
+`daemon.run`, and the checks before READY. Must not hold the loop itself
+(`daemon` does) or business rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+import structlog
+
+from mailintake import daemon
+from mailintake.adapters import migrate
+from mailintake.adapters.metrics import Metrics
+from mailintake.adapters.sdnotify import Notifier
+from mailintake.app import App
+from mailintake.bootstrap import reload as reload_app
+from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line, opened
+from mailintake.config import Settings
+from mailintake.errors import ConfigError, TransientError
+
+log = structlog.get_logger()
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="the daemon: intake, outbox, deadline sweeps, digest")
+    p.add_argument("--once", action="store_true", help="one full pass, then exit")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.staff_auth == "none" and settings.staff:
+        log.warning(
+            "config.staff_auth_none", hint="staff commands are trusted on the From address alone"
+        )
+    with opened(settings) as app:
+        return run_once(app) if args.once else serve(app)
+
+
+def run_once(app: App) -> int:
+    result = daemon.run_once(app)
+    log.info("run.once_done", outcomes=result.outcomes, error=result.transient_error)
+    if result.transient_error:
+        return fail(f"temporary failure: {result.transient_error}", EX_TEMPFAIL)
+    return 0
+
+
+def serve(app: App) -> int:
+    """The daemon as a service: signals, sd_notify(3) and metrics around `daemon.run`."""
+    notifier = Notifier.from_environ()
+    stop = threading.Event()
+
+    def on_stop(*_: object) -> None:
+        notifier.stopping()
+        stop.set()  # the loop finishes the message in hand, then flushes the outbox
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_stop)
+    signal.signal(signal.SIGHUP, lambda *_: reload(app))
+    metrics = start_metrics(app)
+    monitor = daemon.Monitors(notifier, *([metrics] if metrics else []))
+    try:
+        daemon.run(app, stop, lambda: _ready(app, notifier), notifier.watchdog, monitor=monitor)
+    finally:
+        if metrics is not None:
+            metrics.close()
+        notifier.close()
+    return 0
+
+
+def _ready(app: App, notifier: Notifier) -> None:
+    """Mailbox (checked by the loop), SMTP and database answer: tell the service manager."""
+    _require_database(app)
+    app.mailer.check()
+    notifier.ready("mailbox, SMTP and database reachable")
+    log.info("daemon.ready")
+
+
+def reload(app: App) -> None:
+    """SIGHUP: templates and clients file again; a broken file keeps the old settings."""
+    try:
+        reload_app(app)
+    except Exception as exc:  # a signal handler must never raise into the loop
+        log.error("daemon.reload_failed", error=first_line(exc))
+        return
+    log.info("daemon.reloaded", clients_file=str(app.settings.clients_file))
+
+
+def _require_database(app: App) -> None:
+    """Reachable and at the current schema; otherwise the loop retries (not READY yet)."""
+    pending = migrate.pending(app.engine)
+    if pending:
+        raise TransientError(
+            f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)"
+        )
+
+
+def start_metrics(app: App) -> Metrics | None:
+    """The /metrics and /healthz server when MAILINTAKE_METRICS_ADDRESS is set."""
+    address = app.settings.metrics_address
+    if not address:
+        return None
+    tokens = app.token_provider
+    metrics = Metrics(
+        app.engine,
+        poll_interval=min(app.settings.poll_seconds, 30.0),
+        problem=(lambda: tokens.last_error) if tokens is not None else None,
+    )
+    try:
+        metrics.serve(address)
+    except OSError as exc:
+        raise ConfigError(f"MAILINTAKE_METRICS_ADDRESS: cannot listen on {address}: {exc}") from exc
+    return metrics

@@ -1,0 +1,52 @@
+"""What every subcommand shares: exit codes, one-line failures, `--now` and the app of one run.
+
+Owns: `fail` (the one-line reason on stderr), `first_line` of an error,
+`parse_now` (the `--now` door into the clock) and `opened` (an `App` built for
+one command and closed after it). Must not import a command module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from mailintake.app import App
+from mailintake.bootstrap import build_app
+from mailintake.config import Settings
+
+EX_TEMPFAIL = 75  # sysexits.h: an MTA piping to `ingest` retries later
+
+
+def fail(reason: str, code: int = 1) -> int:
+    print(f"mailintake: {reason}", file=sys.stderr)
+    return code
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--now needs an offset, e.g. {value}+01:00")
+    return parsed.astimezone(UTC)
+
+
+@contextmanager
+def opened(settings: Settings, now: datetime | None = None) -> Iterator[App]:
+    """The app for one command, closed after it; `--now` fixes its clock."""
+    app = build_app(settings) if now is None else build_app(settings, clock=lambda: now)
+    try:
+        yield app
+    finally:
+        app.close()
