@@ -38,7 +38,6 @@ def handle_message(
     """Process one raw message; a second call with the same message has no effect."""
     now = app.clock()
     received_at = received_at or now
-    sha256 = hashlib.sha256(raw).hexdigest()
     if len(raw) > app.settings.max_message_bytes:
         reason = f"message over {app.settings.max_message_mb:g} MB"
         return quarantine(app, raw, reason, source_ref, received_at)
@@ -47,44 +46,47 @@ def handle_message(
     except UnparseableMail as exc:
         return quarantine(app, raw, f"cannot be parsed: {exc}", source_ref, received_at)
     app.blobs.put("raw", raw)
+    msg = Incoming(mail, raw, hashlib.sha256(raw).hexdigest(), received_at, now, None)
     try:
-        with db.transaction(app.engine) as session:
-            seen = db.intake_by_hash(session, sha256)
-            if seen is not None:
-                return Outcome("duplicate", seen.ticket_key, mail.message_id, "same bytes seen")
-            outcome = _handle(session, app, Incoming(mail, raw, sha256, received_at, now, None))
-            session.add(
-                db.IntakeRow(
-                    raw_sha256=sha256,
-                    message_id=mail.message_id,
-                    source_ref=source_ref,
-                    received_at=received_at,
-                    processed_at=now,
-                    outcome=outcome.outcome,
-                    ticket_key=outcome.ticket,
-                )
-            )
+        return _commit(app, msg, source_ref)
     except sa.exc.IntegrityError:
         # Another instance committed the same message first (SPEC section 5) — but only if
         # its intake row is really there: any other constraint failure must not pass as a
         # duplicate, or the message would leave the inbox with no effect at all.
         with db.transaction(app.engine) as session:
-            seen = db.intake_by_hash(session, sha256)
+            seen = db.intake_by_hash(session, msg.raw_sha256)
         if seen is None:
             raise
         return Outcome(
             "duplicate", seen.ticket_key, mail.message_id, "committed by another instance"
         )
-    log.info(
-        "message.processed",
-        ticket=outcome.ticket,
-        outcome=outcome.outcome,
-        message_id=mail.message_id,
-        sender=mail.from_addr,
-        reason=outcome.reason,
-        source=source_ref,
-    )
+
+
+def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
+    """One transaction: the message's effects and its intake row; nothing for bytes seen."""
+    with db.transaction(app.engine) as session:
+        seen = db.intake_by_hash(session, msg.raw_sha256)
+        if seen is not None:
+            return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
+        outcome = _handle(session, app, msg)
+        session.add(_intake_row(msg, outcome, source_ref))
+    log.info("message.processed", ticket=outcome.ticket, outcome=outcome.outcome,
+             message_id=msg.mail.message_id, sender=msg.mail.from_addr, reason=outcome.reason,
+             source=source_ref)  # fmt: skip
     return outcome
+
+
+def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.IntakeRow:
+    """What makes a second delivery of the same bytes or Message-ID a duplicate."""
+    return db.IntakeRow(
+        raw_sha256=msg.raw_sha256,
+        message_id=msg.mail.message_id,
+        source_ref=source_ref,
+        received_at=msg.received_at,
+        processed_at=msg.now,
+        outcome=outcome.outcome,
+        ticket_key=outcome.ticket,
+    )
 
 
 def _handle(session: Session, app: App, msg: Incoming) -> Outcome:

@@ -58,14 +58,7 @@ def pending_count(app: App) -> int:
 
 def _send_one(app: App, now: datetime) -> str | None:
     with db.transaction(app.engine) as session:
-        query = (
-            select(db.OutboxRow)
-            .where(db.OutboxRow.status == "pending", db.OutboxRow.next_attempt_at <= now)
-            .order_by(db.OutboxRow.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        row = session.exec(query).first()
+        row = _claim(session, now)
         if row is None:
             return None
         ticket_key = _ticket_key(session, row)
@@ -81,17 +74,33 @@ def _send_one(app: App, now: datetime) -> str | None:
             log.exception("mail.unsendable", ticket=ticket_key, message_id=row.message_id)
             app.mailer.close()  # the SMTP dialogue stopped half-way; start the next one afresh
             return _failed(app, session, row, ticket_key, f"{type(exc).__name__}: {exc}", now)
-        row.status = "sent"
-        row.sent_at = now
-        row.attempts += 1
-        log.info(
-            "mail.sent",
-            ticket=ticket_key,
-            to=row.recipients,
-            kind=row.kind,
-            message_id=row.message_id,
-        )
-        return "sent"
+        return _sent(row, ticket_key, now)
+
+
+def _claim(session, now: datetime) -> db.OutboxRow | None:
+    """The oldest due row, locked; rows another instance holds are skipped, not waited for."""
+    query = (
+        select(db.OutboxRow)
+        .where(db.OutboxRow.status == "pending", db.OutboxRow.next_attempt_at <= now)
+        .order_by(db.OutboxRow.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).first()
+
+
+def _sent(row: db.OutboxRow, ticket_key: str | None, now: datetime) -> str:
+    row.status = "sent"
+    row.sent_at = now
+    row.attempts += 1
+    log.info(
+        "mail.sent",
+        ticket=ticket_key,
+        to=row.recipients,
+        kind=row.kind,
+        message_id=row.message_id,
+    )
+    return "sent"
 
 
 def _retry(

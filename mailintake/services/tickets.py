@@ -18,7 +18,7 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
-from mailintake.domain.mail import ParsedMail
+from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.status import Status, check_transition
 from mailintake.services.outcome import Incoming
 
@@ -133,7 +133,17 @@ def store_inbound(
     )
     session.add(row)
     session.flush()
-    for attachment in mail.attachments:
+    _keep_attachments(session, app, row, mail.attachments)
+    if ticket is not None:
+        ticket.updated_at = at
+    return row
+
+
+def _keep_attachments(
+    session: Session, app: App, row: db.MessageRow, attachments: Iterable[Attachment]
+) -> None:
+    """Each file once in the blob store (by SHA-256), listed on the message and its ticket."""
+    for attachment in attachments:
         sha256 = app.blobs.put("attachments", attachment.data)
         session.add(
             db.AttachmentRow(
@@ -146,9 +156,6 @@ def store_inbound(
                 inline=attachment.inline,
             )
         )
-    if ticket is not None:
-        ticket.updated_at = at
-    return row
 
 
 def our_lines(session: Session, ticket: db.Ticket) -> frozenset[str]:
