@@ -1,0 +1,7 @@
+"""One outside system each: mailbox, parser, mail transport, templates, database, blobs.
+
+Owns: talking to IMAP/Maildir, SMTP, SQLite/PostgreSQL, the file system, the
+OAuth2 endpoints, systemd and Prometheus, and turning raw mail into
+`domain.mail` values and back. Must not hold business rules or import
+`services`, `bootstrap`, `cli` or `daemon`.
+"""
