@@ -17,10 +17,10 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session
 
-from mailintake.adapters import db
+from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.bootstrap import App
-from mailintake.domain import deadlines, fields, mailrules, staffcmd
+from mailintake.domain import deadlines, fields, intents, mailrules, staffcmd
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Kind
 from mailintake.domain.status import Status
@@ -264,7 +264,7 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
 
 
 def _intent(mail: ParsedMail) -> str | None:
-    return mailrules.client_intent(mail.own_text, mail.subject)
+    return intents.client_intent(mail.own_text, mail.subject)
 
 
 def _after_client_data(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
@@ -386,7 +386,7 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
 
 def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
     """A delivery-status report marks our message failed and flags its ticket (SPEC section 5)."""
-    bounce = mailrules.parse_bounce(msg.mail, msg.raw)
+    bounce = bounces.parse_bounce(msg.mail, msg.raw)
     ticket = None
     original = bounce.original_message_id if bounce else None
     if original:
