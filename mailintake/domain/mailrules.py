@@ -8,7 +8,7 @@ the `Bounce` value that tells what one reports.
 Must not: do I/O, read the clock, or read raw MIME: it sees only the `ParsedMail` the
 adapters built. Reading a report's contents from the raw bytes is `adapters.bounces`; the
 client's words that carry meaning (survey ratings, REKLAMACJA / POTWIERDZAM / AKCEPTUJĘ)
-are `domain.intents`; whether a staff sender is authentic is `domain.staffcmd`.
+are `domain.intents`; whether a staff sender is authentic is `domain.staffauth`.
 """
 
 from __future__ import annotations

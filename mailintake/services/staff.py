@@ -27,7 +27,7 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.adapters.parse import parse
 from mailintake.bootstrap import App
-from mailintake.domain import deadlines, fields, mailrules, staffcmd
+from mailintake.domain import deadlines, fields, mailrules, staffauth, staffcmd
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
@@ -85,8 +85,8 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
 
     mail = msg.mail
     ticket = find_ticket(session, app, mail)
-    mode = staffcmd.parse_auth_mode(app.settings.staff_auth)
-    verdict = staffcmd.verify_sender(mode, mail.from_addr or "", mail.headers)
+    mode = staffauth.parse_auth_mode(app.settings.staff_auth)
+    verdict = staffauth.verify_sender(mode, mail.from_addr or "", mail.headers)
     if not verdict.trusted:
         return _untrusted(session, app, msg, ticket, verdict.reason)
     try:
