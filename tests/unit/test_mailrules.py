@@ -1,4 +1,4 @@
-"""Unit tests of the pure mail rules (SPEC sections 5 and 7) on hand-built messages."""
+"""Unit tests of the mail rules, bounce reports and client intents (SPEC sections 5 and 7)."""
 
 from __future__ import annotations
 
