@@ -45,6 +45,8 @@ import mailparser
 from mailparser_reply.parser import EmailMessage
 from tnefparse import TNEF
 
+from mailintake.adapters.parse.charsets import decode_bytes, has_8bit, unsurrogate
+from mailintake.adapters.parse.defects import add_defect
 from mailintake.domain.mail import Attachment, ParsedMail
 
 __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "strip_reply"]
@@ -52,106 +54,6 @@ __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "str
 
 class UnparseableMail(Exception):
     """The bytes hold nothing a ticket could be made of (no headers and no body)."""
-
-
-# ---------------------------------------------------------------------------
-# Charsets
-# ---------------------------------------------------------------------------
-
-# Labels seen in real mail that Python does not know, or knows as a too-narrow
-# subset (gb2312 ⊂ gb18030, euc-kr ⊂ cp949, shift_jis ⊂ cp932).
-_CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "iso-gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949",
-    "euc-kr": "cp949",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "x-sjis": "cp932",
-    "windows-874": "cp874",
-    "x-mac-ce": "mac_latin2",
-    "cp-850": "cp850",
-    "iso-8859-8-i": "iso8859-8",
-    "uft-8": "utf-8",
-    "utf8": "utf-8",
-    "big5": "big5hkscs",
-    "unicode-1-1-utf-7": "utf-7",
-}
-# Declared labels that say nothing about the bytes: guess instead.
-_NO_CHARSET = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "x-user-defined"}
-# Guessing order for undeclared 8-bit text: UTF-8 is self-validating; then the
-# Polish Windows code page (most of our clients), then Latin-1 which never fails.
-_GUESSES = ("utf-8", "windows-1250", "latin-1")
-
-
-def _codec(charset: str | None) -> str | None:
-    """The Python codec name for a declared charset, or None when it must be guessed."""
-    label = (charset or "").strip().strip("\"'").lower()
-    if label in _NO_CHARSET:
-        return None
-    label = _CHARSET_ALIASES.get(label, label)
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
-
-
-def decode_bytes(
-    data: bytes, charset: str | None, defects: list[str] | None = None, hint: str | None = None
-) -> str:
-    """Text of `data` in `charset`; else guessed: UTF-8, `hint`, Polish Windows, Latin-1."""
-    codec = _codec(charset)
-    if codec and codec.startswith("iso2022") and max(data, default=0) > 0x7F:
-        # ISO-2022 is a 7-bit code: 8-bit bytes mean the label lies (often Shift_JIS).
-        _note(defects, f"charset {charset!r} on 8-bit data: guessed")
-        hint, codec = ("cp932" if codec.startswith("iso2022_jp") else hint), None
-    if codec is not None:
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            _note(defects, f"charset {charset!r}: undecodable bytes replaced")
-            return data.decode(codec, errors="replace")
-        except (UnicodeError, LookupError):  # e.g. a codec that refuses decoding
-            pass
-    if charset and charset.strip().lower() not in _NO_CHARSET:
-        _note(defects, f"charset {charset!r} unknown: guessed")
-    return _guess(data, _codec(hint))
-
-
-def _guess(data: bytes, hint: str | None) -> str:
-    # UTF-8 first: it almost never decodes text that is not UTF-8.
-    for guess in ("utf-8", hint, *_GUESSES[1:]):
-        if guess is None or (guess.startswith("iso2022") and max(data, default=0) > 0x7F):
-            continue
-        try:
-            return data.decode(guess)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1", errors="replace")  # pragma: no cover - latin-1 never fails
-
-
-def _note(defects: list[str] | None, text: str) -> None:
-    if defects is not None and text not in defects:
-        defects.append(text)
-
-
-# The stdlib's surrogateescape of a raw 8-bit byte (PEP 383).
-_SURROGATES = re.compile("[\udc80-\udcff]")
-
-
-def _unsurrogate(value: str, defects: list[str] | None = None, hint: str | None = None) -> str:
-    """Undo the stdlib's surrogateescape of raw 8-bit header bytes (RFC 6532 or worse).
-
-    `hint` is the message's body charset: mailers that put raw 8-bit bytes in
-    headers use the same code page there.
-    """
-    if not _SURROGATES.search(value):
-        return value
-    raw = value.encode("utf-8", errors="surrogateescape")
-    return decode_bytes(raw, None, defects, hint)
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +72,7 @@ def decode_words(value: str, defects: list[str] | None = None, hint: str | None 
     whole value on an unknown charset and mangles non-ASCII plain text around
     encoded words, both common in the corpus.
     """
-    value = _unsurrogate(value, defects, hint)
+    value = unsurrogate(value, defects, hint)
     if "=?" not in value:
         return value
     # RFC 2047 §6.2: white space between adjacent encoded words is not displayed.
@@ -213,7 +115,7 @@ def _word_bytes(encoding: str, text: str, defects: list[str] | None) -> bytes:
         padded = text + "=" * (-len(text) % 4)
         return codecs.decode(padded.encode("ascii"), "base64")
     except (ValueError, UnicodeError):
-        _note(defects, "bad base64 in encoded word")
+        add_defect(defects, "bad base64 in encoded word")
         return text.encode("ascii", errors="replace")
 
 
@@ -312,7 +214,7 @@ def _stdlib_addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _address_pair(name: str, addr: str, hint: str | None) -> tuple[str, str] | None:
-    addr = _unsurrogate(addr).strip().strip("<>").strip().lower()
+    addr = unsurrogate(addr).strip().strip("<>").strip().lower()
     # A bare local part is kept for MAILER-DAEMON style senders (RFC 5322 obs-).
     if not re.fullmatch(r"[^\s@]+@[^\s@]+|[\w.+-]+", addr):
         return None
@@ -716,7 +618,7 @@ class _Body:
             target.append(self._decoded(part))
         else:
             for note in notes:
-                _note(self.defects, note)
+                add_defect(self.defects, note)
             self._attach(part, ctype, name)
 
     def _decoded(self, part: Message) -> str:
@@ -809,7 +711,7 @@ def _named(part: Message, name: str | None) -> bool:
 
 
 def _has_8bit_params(part: Message) -> bool:
-    return any(_has_8bit(str(v)) for _, v in part.raw_items())
+    return any(has_8bit(str(v)) for _, v in part.raw_items())
 
 
 def _filename(part: Message, defects: list[str] | None, hint: str | None) -> str | None:
@@ -818,7 +720,7 @@ def _filename(part: Message, defects: list[str] | None, hint: str | None) -> str
     try:
         name = part.get_filename()
     except Exception as exc:  # noqa: BLE001
-        _note(defects, f"filename unreadable: {exc!r}")
+        add_defect(defects, f"filename unreadable: {exc!r}")
         name = None
     if not name:
         return None
@@ -833,17 +735,13 @@ def _with_decoded_params(part: Message, defects: list[str] | None, hint: str | N
     sees them; real mailers send Polish and Chinese names that way.
     """
     raw = [(n, str(v)) for n, v in part.raw_items()]
-    if not any(_has_8bit(v) for _, v in raw):
+    if not any(has_8bit(v) for _, v in raw):
         return part
     view = Message()
     for name, value in raw:
         if name.lower() in ("content-type", "content-disposition"):
-            view[name] = _unsurrogate(value, defects, hint)
+            view[name] = unsurrogate(value, defects, hint)
     return view
-
-
-def _has_8bit(value: str) -> bool:
-    return _SURROGATES.search(value) is not None
 
 
 def _described(part: Message, ext: str) -> str | None:
