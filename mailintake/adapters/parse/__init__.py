@@ -21,7 +21,6 @@ issue 7).
 from __future__ import annotations
 
 import binascii
-import codecs
 import email
 import email.errors
 import email.message
@@ -47,6 +46,8 @@ from tnefparse import TNEF
 
 from mailintake.adapters.parse.charsets import decode_bytes, has_8bit, unsurrogate
 from mailintake.adapters.parse.defects import add_defect
+from mailintake.adapters.parse.encoded_words import decode_words
+from mailintake.adapters.parse.headers import charset_hint, header_items, msg_ids, one_line, unfold
 from mailintake.domain.mail import Attachment, ParsedMail
 
 __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "strip_reply"]
@@ -54,129 +55,6 @@ __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "str
 
 class UnparseableMail(Exception):
     """The bytes hold nothing a ticket could be made of (no headers and no body)."""
-
-
-# ---------------------------------------------------------------------------
-# Headers (RFC 5322 unfolding, RFC 2047 encoded words)
-# ---------------------------------------------------------------------------
-
-# Text may hold spaces: invalid (RFC 2047 §5) but common, and every client decodes it.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*?)\?=")
-_BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
-
-
-def decode_words(value: str, defects: list[str] | None = None, hint: str | None = None) -> str:
-    """Decode RFC 2047 encoded words, also in the places mailers wrongly put them.
-
-    Our own decoder rather than `email.header.decode_header`: that one fails the
-    whole value on an unknown charset and mangles non-ASCII plain text around
-    encoded words, both common in the corpus.
-    """
-    value = unsurrogate(value, defects, hint)
-    if "=?" not in value:
-        return value
-    # RFC 2047 §6.2: white space between adjacent encoded words is not displayed.
-    value = _BETWEEN_WORDS.sub(r"\1\2", value)
-    return _merge_runs(value, defects)
-
-
-def _merge_runs(value: str, defects: list[str] | None) -> str:
-    """Decode encoded words, joining adjacent ones of one charset before decoding.
-
-    Mailers split multi-byte characters across words; decoding each word alone
-    would break them.
-    """
-    out: list[str] = []
-    pos = 0
-    run: list[bytes] = []
-    run_charset: str | None = None
-    for match in _ENCODED_WORD.finditer(value):
-        if match.start() != pos or (run and match.group(1).lower() != run_charset):
-            out.append(_flush(run, run_charset, defects))
-            run = []
-            out.append(value[pos : match.start()])
-        charset = match.group(1).split("*", 1)[0].lower()  # RFC 2231 §5 language tag
-        run_charset = charset
-        run.append(_word_bytes(match.group(2), match.group(3), defects))
-        pos = match.end()
-    out.append(_flush(run, run_charset, defects))
-    out.append(value[pos:])
-    return "".join(out)
-
-
-def _flush(run: list[bytes], charset: str | None, defects: list[str] | None) -> str:
-    return decode_bytes(b"".join(run), charset, defects) if run else ""
-
-
-def _word_bytes(encoding: str, text: str, defects: list[str] | None) -> bytes:
-    if encoding in "qQ":
-        return _q_decode(text)
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        return codecs.decode(padded.encode("ascii"), "base64")
-    except (ValueError, UnicodeError):
-        add_defect(defects, "bad base64 in encoded word")
-        return text.encode("ascii", errors="replace")
-
-
-def _q_decode(text: str) -> bytes:
-    data = text.replace("_", " ").encode("ascii", errors="replace")
-    return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
-
-
-def _unfold(value: str) -> str:
-    """RFC 5322 §2.2.3: unfolding removes the CRLF, the white space stays."""
-    if "\n" not in value and "\r" not in value:
-        return value
-    return re.sub(r"\r\n|\r|\n", "", value)
-
-
-def _one_line(value: str) -> str:
-    """Collapse folding white space (ASCII only: U+3000 in CJK text is content)."""
-    return re.sub(r"[ \t\r\n]+", " ", value).strip(" \t\r\n")
-
-
-def _header_items(msg: Message, defects: list[str]) -> dict[str, tuple[str, ...]]:
-    """All headers, lower-case names, decoded values in order, top first."""
-    headers: dict[str, list[str]] = {}
-    hint = _charset_hint(msg)
-    try:
-        items = list(msg.raw_items())
-    except Exception as exc:  # noqa: BLE001 - a broken header must not stop intake
-        defects.append(f"headers unreadable: {exc!r}")
-        return {}
-    for name, raw in items:
-        value = _header_text(raw, defects, hint)
-        headers.setdefault(str(name).strip().lower(), []).append(value)
-    return {name: tuple(values) for name, values in headers.items()}
-
-
-def _charset_hint(msg: Message) -> str | None:
-    try:
-        return msg.get_content_charset()
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _header_text(raw: object, defects: list[str], hint: str | None) -> str:
-    try:
-        return decode_words(_unfold(str(raw)), defects, hint).strip()
-    except Exception as exc:  # noqa: BLE001 - e.g. an odd Header object
-        defects.append(f"header undecodable: {exc!r}")
-        return _unfold(str(raw).encode("utf-8", "replace").decode("utf-8")).strip()
-
-
-_MSGID = re.compile(r"<([^<>]*)>")
-
-
-def _msg_ids(value: str | None) -> tuple[str, ...]:
-    """Bare Message-IDs (no brackets, no white space) in the order written."""
-    if not value:
-        return ()
-    found = [re.sub(r"\s+", "", m) for m in _MSGID.findall(value)]
-    if not found:  # some mailers omit the brackets
-        found = value.split()
-    return tuple(dict.fromkeys(mid for mid in found if mid))
 
 
 # ---------------------------------------------------------------------------
@@ -221,7 +99,7 @@ def _address_pair(name: str, addr: str, hint: str | None) -> tuple[str, str] | N
     # mail-parser escapes raw 8-bit bytes as "\udcXX" text and keeps encoded
     # words it finds invalid; recover both.
     name = re.sub(r"\\u(dc[89a-f][0-9a-f])", lambda m: chr(int(m.group(1), 16)), name)
-    return _one_line(decode_words(name, hint=hint)), addr
+    return one_line(decode_words(name, hint=hint)), addr
 
 
 def _sender(
@@ -354,13 +232,13 @@ def parse(raw: bytes) -> ParsedMail:
 def _parse(raw: bytes) -> ParsedMail:
     defects: list[str] = []
     msg, mp = _load(raw, defects)
-    headers = _header_items(msg, defects)
+    headers = header_items(msg, defects)
 
     def first(name: str) -> str | None:
         values = headers.get(name)
         return values[0] if values else None
 
-    hint = _charset_hint(msg)
+    hint = charset_hint(msg)
     from_name, from_addr = _sender(mp, headers, defects, hint)
     body = _Body(defects, hint, linesep=b"\r\n" if b"\r\n" in raw[:4096] else b"\n")
     body.walk(msg)
@@ -368,16 +246,16 @@ def _parse(raw: bytes) -> ParsedMail:
     if not headers and not text.strip() and not body.attachments:
         raise UnparseableMail("no headers and no body")
     return ParsedMail(
-        message_id=next(iter(_msg_ids(first("message-id"))), None),
-        subject=_one_line(first("subject") or ""),
+        message_id=next(iter(msg_ids(first("message-id"))), None),
+        subject=one_line(first("subject") or ""),
         from_addr=from_addr or None,
         from_name=from_name,
         to=_address_list(mp, "to", headers),
         cc=_address_list(mp, "cc", headers),
         reply_to=_address_list(mp, "reply-to", headers),
         date=_date(mp, first("date"), defects),
-        in_reply_to=_msg_ids(first("in-reply-to")),
-        references=_msg_ids(" ".join(headers.get("references", ()))),
+        in_reply_to=msg_ids(first("in-reply-to")),
+        references=msg_ids(" ".join(headers.get("references", ()))),
         headers=headers,
         content_type=_content_type(msg),
         text=text,
@@ -645,7 +523,7 @@ class _Body:
         inner = part.get_payload(0)
         subject = ""
         try:
-            subject = _one_line(decode_words(_unfold(str(inner.get("subject", "")))))
+            subject = one_line(decode_words(unfold(str(inner.get("subject", "")))))
         except Exception:  # noqa: BLE001
             self.defects.append("enclosed message subject unreadable")
         stem = subject or _described(part, "") or "message"
@@ -725,7 +603,7 @@ def _filename(part: Message, defects: list[str] | None, hint: str | None) -> str
     if not name:
         return None
     name = _rfc2231_bytes(part, name, defects)
-    return decode_words(_unfold(name), defects, hint)
+    return decode_words(unfold(name), defects, hint)
 
 
 def _with_decoded_params(part: Message, defects: list[str] | None, hint: str | None) -> Message:
@@ -749,7 +627,7 @@ def _described(part: Message, ext: str) -> str | None:
     value = part.get("content-description")
     if not value:
         return None
-    text = _one_line(decode_words(_unfold(str(value))))
+    text = one_line(decode_words(unfold(str(value))))
     if not text or len(text) > 80:
         return None
     return text if "." in text[-6:] else f"{text}{ext}"
