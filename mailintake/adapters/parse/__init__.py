@@ -34,7 +34,6 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -43,7 +42,9 @@ from html.parser import HTMLParser
 from mailparser_reply.parser import EmailMessage
 from tnefparse import TNEF
 
+from mailintake.adapters.parse.addresses import address_list, sender
 from mailintake.adapters.parse.charsets import decode_bytes, has_8bit, unsurrogate
+from mailintake.adapters.parse.dates import message_date
 from mailintake.adapters.parse.defects import add_defect
 from mailintake.adapters.parse.encoded_words import decode_words
 from mailintake.adapters.parse.headers import charset_hint, header_items, msg_ids, one_line, unfold
@@ -55,78 +56,6 @@ __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "str
 
 class UnparseableMail(Exception):
     """The bytes hold nothing a ticket could be made of (no headers and no body)."""
-
-
-# ---------------------------------------------------------------------------
-# Addresses and date
-# ---------------------------------------------------------------------------
-
-
-def _addresses(
-    mp: object, name: str, values: tuple[str, ...], hint: str | None = None
-) -> list[tuple[str, str]]:
-    """(display name, lower-case address) pairs of header `name`.
-
-    mail-parser reads the first occurrence; when it finds nothing usable the
-    stdlib reads every occurrence (a broken first `From:` is followed by a good
-    one in real mail).
-    """
-    pairs: list[tuple[str, str]] = []
-    try:
-        got = getattr(mp, name.replace("-", "_") + ("_" if name == "from" else ""), None)
-        if isinstance(got, list):
-            pairs = [(str(n), str(a)) for n, a in got]
-    except Exception:  # noqa: BLE001 - mail-parser is best effort, stdlib below
-        pairs = []
-    found = [_address_pair(n, a, hint) for n, a in pairs]
-    if not any(found):
-        found = [_address_pair(n, a, None) for n, a in _stdlib_addresses(values)]
-    return [pair for pair in found if pair]
-
-
-def _stdlib_addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    try:
-        return email.utils.getaddresses(list(values))
-    except Exception:  # noqa: BLE001
-        return []
-
-
-def _address_pair(name: str, addr: str, hint: str | None) -> tuple[str, str] | None:
-    addr = unsurrogate(addr).strip().strip("<>").strip().lower()
-    # A bare local part is kept for MAILER-DAEMON style senders (RFC 5322 obs-).
-    if not re.fullmatch(r"[^\s@]+@[^\s@]+|[\w.+-]+", addr):
-        return None
-    # mail-parser escapes raw 8-bit bytes as "\udcXX" text and keeps encoded
-    # words it finds invalid; recover both.
-    name = re.sub(r"\\u(dc[89a-f][0-9a-f])", lambda m: chr(int(m.group(1), 16)), name)
-    return one_line(decode_words(name, hint=hint)), addr
-
-
-def _sender(
-    mp: object, headers: dict[str, tuple[str, ...]], defects: list[str], hint: str | None
-) -> tuple[str, str]:
-    """Who wrote it: From, else Sender, else Reply-To (what a reply would reach)."""
-    for name in ("from", "sender", "reply-to"):
-        found = _addresses(mp, name, headers.get(name, ()), hint)
-        if found:
-            if name != "from":
-                defects.append(f"no usable From: sender taken from {name}")
-            return found[0]
-    return "", ""
-
-
-def _date(mp: object, raw: str | None, defects: list[str]) -> datetime | None:
-    value = getattr(mp, "date", None) if mp is not None else None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not raw:
-        return None
-    try:
-        value = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        defects.append(f"date unreadable: {raw!r}")
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _check_usable(raw: bytes) -> None:
@@ -159,7 +88,7 @@ def _parse(raw: bytes) -> ParsedMail:
         return values[0] if values else None
 
     hint = charset_hint(msg)
-    from_name, from_addr = _sender(mp, headers, defects, hint)
+    from_name, from_addr = sender(mp, headers, defects, hint)
     body = _Body(defects, hint, linesep=b"\r\n" if b"\r\n" in raw[:4096] else b"\n")
     body.walk(msg)
     text = body.text()
@@ -170,10 +99,10 @@ def _parse(raw: bytes) -> ParsedMail:
         subject=one_line(first("subject") or ""),
         from_addr=from_addr or None,
         from_name=from_name,
-        to=_address_list(mp, "to", headers),
-        cc=_address_list(mp, "cc", headers),
-        reply_to=_address_list(mp, "reply-to", headers),
-        date=_date(mp, first("date"), defects),
+        to=address_list(mp, "to", headers),
+        cc=address_list(mp, "cc", headers),
+        reply_to=address_list(mp, "reply-to", headers),
+        date=message_date(mp, first("date"), defects),
         in_reply_to=msg_ids(first("in-reply-to")),
         references=msg_ids(" ".join(headers.get("references", ()))),
         headers=headers,
@@ -184,10 +113,6 @@ def _parse(raw: bytes) -> ParsedMail:
         attachments=tuple(body.attachments),
         defects=tuple(dict.fromkeys(defects)),
     )
-
-
-def _address_list(mp: object, name: str, headers: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(a for _, a in _addresses(mp, name, headers.get(name, ()))))
 
 
 def _content_type(part: Message) -> str:
