@@ -30,14 +30,12 @@ import hashlib
 import io
 import mimetypes
 import re
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesHeaderParser
-from html.parser import HTMLParser
 
 from mailparser_reply.parser import EmailMessage
 from tnefparse import TNEF
@@ -47,7 +45,9 @@ from mailintake.adapters.parse.charsets import decode_bytes, has_8bit, unsurroga
 from mailintake.adapters.parse.dates import message_date
 from mailintake.adapters.parse.defects import add_defect
 from mailintake.adapters.parse.encoded_words import decode_words
+from mailintake.adapters.parse.filenames import sanitize_filename
 from mailintake.adapters.parse.headers import charset_hint, header_items, msg_ids, one_line, unfold
+from mailintake.adapters.parse.htmltext import html_to_text
 from mailintake.adapters.parse.load import load_message
 from mailintake.domain.mail import Attachment, ParsedMail
 
@@ -594,142 +594,6 @@ def _tnef_body(tnef: TNEF) -> tuple[str, str] | None:
         if value and str(value).strip("\x00").strip():
             return kind, str(value).strip("\x00")
     return None  # compressed RTF is not converted (no decompressor installed)
-
-
-# ---------------------------------------------------------------------------
-# File names
-# ---------------------------------------------------------------------------
-
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
-_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_MAX_BYTES = 255  # ext4, NTFS and most archive formats
-
-
-def sanitize_filename(name: str | None, *, fallback: str = "attachment", max_len: int = 150) -> str:
-    """A safe base name: no path, no control characters, bounded, never empty (SPEC §5)."""
-    clean = _clean_name(name or "")
-    if not clean:
-        clean = _clean_name(fallback) or "attachment"
-    return _bound(clean, max_len)
-
-
-def _clean_name(name: str) -> str:
-    name = unicodedata.normalize("NFC", name)
-    name = re.sub(r"[\t\n\r\v\f]+", " ", name)
-    # Control, format (bidi overrides that disguise extensions) and surrogates.
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    # Characters Windows refuses, so staff can save the file as named.
-    name = _FORBIDDEN.sub("_", name)
-    name = name.strip().lstrip(".").rstrip(". ").strip()
-    if _WINDOWS_RESERVED.match(name):
-        name = f"_{name}"
-    return name
-
-
-def _bound(name: str, max_len: int) -> str:
-    """At most `max_len` characters and 255 UTF-8 bytes, the extension kept."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 16:
-        stem, ext = name, ""
-    ext = f".{ext}" if ext else ""
-    if len(stem) + len(ext) <= max_len and len(name.encode("utf-8")) <= _MAX_BYTES:
-        return name
-    stem = stem[: max(1, max_len - len(ext))]
-    while len((stem + ext).encode("utf-8")) > _MAX_BYTES and len(stem) > 1:
-        stem = stem[:-1]
-    return (stem.rstrip(". ") or stem) + ext
-
-
-# ---------------------------------------------------------------------------
-# HTML → text
-# ---------------------------------------------------------------------------
-
-_BLOCK_TAGS = (
-    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form"
-    " h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul"
-)
-_BLOCK = frozenset(_BLOCK_TAGS.split())
-# Blocks that stand apart from their neighbours by an empty line, as mail clients show them.
-_PARAGRAPH = frozenset(
-    {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre", "table", "ul"}
-)
-_SKIP = {"script", "style", "head", "title", "template", "noscript"}
-
-
-class _TextMaker(HTMLParser):
-    """Block elements and <br> become line breaks; blockquotes become "> " quotes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.line: list[str] = []
-        self.skip = 0
-        self.quote = 0
-        self.pre = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "br":
-            self.newline(force=True)
-        elif tag in _BLOCK:
-            self.newline(paragraph=tag in _PARAGRAPH)
-            self.quote += tag == "blockquote"
-            self.pre += tag == "pre"
-            if tag == "li":
-                self.line.append("- ")
-        elif tag in ("td", "th") and self.line:
-            self.line.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK:
-            self.newline(paragraph=tag in _PARAGRAPH)
-            if tag == "blockquote":
-                self.quote = max(0, self.quote - 1)
-            if tag == "pre":
-                self.pre = max(0, self.pre - 1)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-
-    def handle_data(self, data: str) -> None:
-        if self.skip:
-            return
-        if self.pre:
-            for i, piece in enumerate(data.split("\n")):
-                if i:
-                    self.newline(force=True)
-                self.line.append(piece)
-            return
-        text = re.sub(r"[ \t\r\n\f]+", " ", data)
-        if not self.line or self.line[-1].endswith((" ", "- ")):
-            text = text.lstrip(" ")
-        self.line.append(text)
-
-    def newline(self, force: bool = False, paragraph: bool = False) -> None:
-        """End the current line; `force` keeps an empty one (<br>), `paragraph` adds a gap."""
-        text = "".join(self.line).replace("\xa0", " ").rstrip()
-        self.line = []
-        if text or force:
-            self.lines.append(("> " * self.quote + text).rstrip())
-        if paragraph and self.lines and self.lines[-1] != "":
-            self.lines.append("")
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text of an HTML body; script, style and head are dropped."""
-    maker = _TextMaker()
-    try:
-        maker.feed(html)
-        maker.close()
-    except Exception:  # noqa: BLE001 - html.parser rarely raises; keep what we have
-        pass
-    maker.newline()
-    text = "\n".join(maker.lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 # ---------------------------------------------------------------------------
