@@ -503,7 +503,7 @@ def test_reply_shortcut_never_changes_own_text_on_the_corpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Skipping mail-parser-reply when it cannot match gives its result on every corpus mail."""
-    from mailintake.adapters import parse as parse_module
+    from mailintake.adapters.parse import owntext
     from tests.corpus import message_files
 
     require_corpus()
@@ -514,7 +514,7 @@ def test_reply_shortcut_never_changes_own_text_on_the_corpus(
         except UnparseableMail:
             continue
     fast = [strip_reply(t) for t in texts]
-    monkeypatch.setattr(parse_module, "_LIBRARY_PINNED", False)
+    monkeypatch.setattr(owntext, "_LIBRARY_PINNED", False)
     assert [strip_reply(t) for t in texts] == fast
     assert len(texts) > 500
 
