@@ -27,7 +27,6 @@ import email.message
 import email.policy
 import email.utils
 import io
-import mimetypes
 import re
 import uuid
 from dataclasses import replace
@@ -35,10 +34,8 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesHeaderParser
 
-from tnefparse import TNEF
-
 from mailintake.adapters.parse.addresses import address_list, sender
-from mailintake.adapters.parse.charsets import decode_bytes, has_8bit, unsurrogate
+from mailintake.adapters.parse.charsets import decode_bytes
 from mailintake.adapters.parse.dates import message_date
 from mailintake.adapters.parse.defects import add_defect
 from mailintake.adapters.parse.encoded_words import decode_words
@@ -47,6 +44,15 @@ from mailintake.adapters.parse.headers import charset_hint, header_items, msg_id
 from mailintake.adapters.parse.htmltext import html_to_text
 from mailintake.adapters.parse.load import load_message
 from mailintake.adapters.parse.owntext import strip_reply
+from mailintake.adapters.parse.params import (
+    described_name,
+    fallback_name,
+    has_8bit_params,
+    part_content_id,
+    part_filename,
+    part_param,
+)
+from mailintake.adapters.parse.tnef import is_tnef, tnef_contents
 from mailintake.domain.mail import Attachment, ParsedMail
 
 __all__ = ["UnparseableMail", "html_to_text", "parse", "sanitize_filename", "strip_reply"]
@@ -326,9 +332,9 @@ class _Body:
         # The file name is read once (issue 7); the charset hint only matters
         # for raw 8-bit parameters, so only then is the hint-free name read apart.
         notes: list[str] = []
-        name = _filename(part, notes, self.hint)
-        bare = _filename(part, None, None) if _has_8bit_params(part) else name
-        if _is_tnef(ctype, bare):
+        name = part_filename(part, notes, self.hint)
+        bare = part_filename(part, None, None) if has_8bit_params(part) else name
+        if is_tnef(ctype, bare):
             self._unpack_tnef(part)
         elif ctype.startswith("multipart/"):
             # RFC 2046 §5.1.1 boundary missing or wrong: the parser could not split it.
@@ -344,16 +350,16 @@ class _Body:
 
     def _decoded(self, part: Message) -> str:
         data = _payload(part, self.defects)
-        charset = _param(part, "charset")
+        charset = part_param(part, "charset")
         text = decode_bytes(data, charset, self.defects)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def _attach(self, part: Message, ctype: str, name: str | None) -> None:
-        content_id = _content_id(part)
+        content_id = part_content_id(part)
         disposition = (part.get_content_disposition() or "").lower()
         self.attachments.append(
             Attachment(
-                filename=sanitize_filename(name, fallback=_fallback_name(ctype, content_id)),
+                filename=sanitize_filename(name, fallback=fallback_name(ctype, content_id)),
                 content_type=ctype,
                 data=_payload(part, self.defects),
                 inline=bool(content_id) and disposition != "attachment",
@@ -369,7 +375,7 @@ class _Body:
             subject = one_line(decode_words(unfold(str(inner.get("subject", "")))))
         except Exception:  # noqa: BLE001
             self.defects.append("enclosed message subject unreadable")
-        stem = subject or _described(part, "") or "message"
+        stem = subject or described_name(part, "") or "message"
         self.attachments.append(
             Attachment(
                 filename=sanitize_filename(f"{stem}.eml", fallback="message.eml"),
@@ -383,14 +389,14 @@ class _Body:
         whole = _flatten(part, self.linesep, self.defects)
         head_end = re.search(rb"\r?\n\r?\n", whole)
         data = whole[head_end.end() :] if head_end else whole
-        name = _filename(part, self.defects, self.hint) or _described(part, ".txt")
+        name = part_filename(part, self.defects, self.hint) or described_name(part, ".txt")
         self.attachments.append(
-            Attachment(sanitize_filename(name, fallback=_fallback_name(ctype, None)), ctype, data)
+            Attachment(sanitize_filename(name, fallback=fallback_name(ctype, None)), ctype, data)
         )
 
     def _unpack_tnef(self, part: Message) -> None:
         data = _payload(part, self.defects)
-        found, body, problem = _tnef_contents(data)
+        found, body, problem = tnef_contents(data)
         self.attachments.extend(found)
         if body is not None and not any(t.strip() for t in (*self.plain, *self.htmls)):
             kind, text = body
@@ -415,115 +421,10 @@ def _payload(part: Message, defects: list[str]) -> bytes:
     return b""
 
 
-def _param(part: Message, name: str) -> str | None:
-    try:
-        value = part.get_param(name)
-    except Exception:  # noqa: BLE001
-        return None
-    if isinstance(value, tuple):  # RFC 2231 (charset, language, value)
-        value = value[2]
-    return str(value) if value else None
-
-
 def _named(part: Message, name: str | None) -> bool:
     """A text part with a file name or `attachment` disposition is a file, not the body."""
     disposition = (part.get_content_disposition() or "").lower()
     return disposition == "attachment" or bool(name)
-
-
-def _has_8bit_params(part: Message) -> bool:
-    return any(has_8bit(str(v)) for _, v in part.raw_items())
-
-
-def _filename(part: Message, defects: list[str] | None, hint: str | None) -> str | None:
-    """The part's file name, decoded from RFC 2231, RFC 2047 or raw 8-bit."""
-    part = _with_decoded_params(part, defects, hint)
-    try:
-        name = part.get_filename()
-    except Exception as exc:  # noqa: BLE001
-        add_defect(defects, f"filename unreadable: {exc!r}")
-        name = None
-    if not name:
-        return None
-    name = _rfc2231_bytes(part, name, defects)
-    return decode_words(unfold(name), defects, hint)
-
-
-def _with_decoded_params(part: Message, defects: list[str] | None, hint: str | None) -> Message:
-    """A header-only copy whose raw 8-bit parameter bytes are decoded to text.
-
-    compat32 turns raw 8-bit header bytes into U+FFFD before `get_filename`
-    sees them; real mailers send Polish and Chinese names that way.
-    """
-    raw = [(n, str(v)) for n, v in part.raw_items()]
-    if not any(has_8bit(v) for _, v in raw):
-        return part
-    view = Message()
-    for name, value in raw:
-        if name.lower() in ("content-type", "content-disposition"):
-            view[name] = unsurrogate(value, defects, hint)
-    return view
-
-
-def _described(part: Message, ext: str) -> str | None:
-    """A name from Content-Description (RFC 2045 §8), as Exchange labels its reports."""
-    value = part.get("content-description")
-    if not value:
-        return None
-    text = one_line(decode_words(unfold(str(value))))
-    if not text or len(text) > 80:
-        return None
-    return text if "." in text[-6:] else f"{text}{ext}"
-
-
-def _rfc2231_bytes(part: Message, name: str, defects: list[str] | None) -> str:
-    """Redo RFC 2231 decoding when the stdlib gave up on the declared charset."""
-    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
-        try:
-            value = part.get_param(param, header=header)
-        except Exception:  # noqa: BLE001
-            continue
-        if isinstance(value, tuple):
-            charset, _lang, text = value
-            data = email.utils.unquote(text).encode("latin-1", errors="surrogateescape")
-            data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
-            return decode_bytes(data, charset, defects)
-    return name
-
-
-def _content_id(part: Message) -> str | None:
-    value = part.get("content-id")
-    if not value:
-        return None
-    bare = str(value).strip().strip("<>").strip()
-    return bare or None
-
-
-_EXTENSIONS = {
-    "message/rfc822": ".eml",
-    "message/delivery-status": ".txt",
-    "message/disposition-notification": ".txt",
-    "message/feedback-report": ".txt",
-    "text/rfc822-headers": ".txt",
-    "text/plain": ".txt",
-    "application/ms-tnef": ".dat",
-    "application/octet-stream": ".bin",
-    "image/jpeg": ".jpg",
-}
-
-
-_FALLBACK_STEMS = {"image": "image", "video": "video", "audio": "audio"}
-_REPORT_TYPES = ("message/", "text/rfc822-headers")
-
-
-def _fallback_name(ctype: str, content_id: str | None) -> str:
-    """A name for a part that has none: its Content-ID when it looks like a file name."""
-    if content_id and re.fullmatch(r"[\w.-]+\.\w{2,5}", content_id.split("@", 1)[0]):
-        return content_id.split("@", 1)[0]
-    ext = _EXTENSIONS.get(ctype) or mimetypes.guess_extension(ctype, strict=False) or ".bin"
-    if ctype.startswith(_REPORT_TYPES):  # "delivery-status.txt", as mail clients show it
-        return ctype.split("/", 1)[1] + ext
-    return _FALLBACK_STEMS.get(ctype.split("/", 1)[0], "attachment") + ext
 
 
 def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
@@ -535,60 +436,3 @@ def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
         defects.append(f"enclosed message not re-serialisable: {exc!r}")
         return str(part).encode("utf-8", errors="replace")
     return buffer.getvalue()
-
-
-# ---------------------------------------------------------------------------
-# TNEF (Outlook winmail.dat)
-# ---------------------------------------------------------------------------
-
-
-def _is_tnef(ctype: str, name: str | None) -> bool:
-    if ctype in ("application/ms-tnef", "application/vnd.ms-tnef"):
-        return True
-    return (name or "").strip().lower() == "winmail.dat"
-
-
-def _tnef_contents(
-    data: bytes,
-) -> tuple[list[Attachment], tuple[str, str] | None, str | None]:
-    """Attachments, body (kind, text) and the problem found, if any."""
-    try:
-        tnef = TNEF(data)
-    except Exception as exc:  # noqa: BLE001 - tnefparse raises many kinds
-        return [], None, f"unreadable ({type(exc).__name__})"
-    found = [_tnef_attachment(a) for a in tnef.attachments]
-    body = _tnef_body(tnef)
-    problem = None
-    if any(not getattr(o, "good_checksum", True) for o in tnef.objects):
-        problem = "has bad checksums"
-    elif not found and body is None:
-        problem = "holds no attachment and no readable body"
-    elif any(not _tnef_name(a) for a in tnef.attachments):
-        problem = "has an attachment without a name"
-    return found, body, problem
-
-
-def _tnef_name(att: object) -> str:
-    try:
-        name = att.long_filename()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001
-        name = ""
-    if isinstance(name, bytes):
-        name = decode_bytes(name, None)
-    return str(name or "").strip("\x00").strip()
-
-
-def _tnef_attachment(att: object) -> Attachment:
-    name = sanitize_filename(_tnef_name(att), fallback="attachment.dat")
-    ctype = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
-    data = getattr(att, "data", b"") or b""
-    return Attachment(name, ctype, data if isinstance(data, bytes) else bytes(data))
-
-
-def _tnef_body(tnef: TNEF) -> tuple[str, str] | None:
-    for kind, value in (("plain", tnef.body), ("html", tnef.htmlbody)):
-        if isinstance(value, bytes):
-            value = decode_bytes(value, None)
-        if value and str(value).strip("\x00").strip():
-            return kind, str(value).strip("\x00")
-    return None  # compressed RTF is not converted (no decompressor installed)
