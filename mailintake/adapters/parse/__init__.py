@@ -8,7 +8,7 @@ Outlook TNEF unpacking, HTML → text and quoted-history removal.
 Must not: make any business decision (classification, tickets, fields), touch
 the database or the filesystem, or raise on a malformed message. Every repair
 is recorded in `ParsedMail.defects`; only bytes with nothing usable in them
-raise `UnparseableMail`.
+raise `UnparseableMail`. Nothing here imports a service or an entry point.
 
 mail-parser builds the message and supplies addresses, date and its own defect
 list; the MIME walk is our own because mail-parser descends into attached
@@ -16,35 +16,38 @@ messages, drops unknown charsets and has no TNEF support. Messages above
 `LARGE_MESSAGE_BYTES` are parsed with their big base64 attachments cut out
 and decoded straight from the raw bytes (same result, a fraction of the memory:
 issue 7).
+
+The modules, each importing only modules listed above it (no cycles):
+
+    defects        recording a repair once
+    charsets       bytes → text: declared, aliased or guessed charset; raw 8-bit headers
+    encoded_words  RFC 2047 encoded words
+    headers        unfolding, decoded header values, Message-IDs
+    load           bytes → message tree (mail-parser, stdlib fallback, header-block repair)
+    addresses      sender and recipient lists
+    dates          the Date header
+    filenames      safe attachment names
+    htmltext       HTML → text
+    owntext        quoted history and signature removed (`strip_reply`)
+    tnef           winmail.dat unpacking
+    params         MIME parameters and part names (RFC 2231, Content-ID, fallbacks)
+    mime           the MIME walk: body texts and attachments
+    large          the large-message path: big base64 parts cut out and put back
+    assemble       `parse()` itself
 """
 
 from __future__ import annotations
 
-import binascii
-import email
-import email.errors
-import email.message
-import email.policy
-import email.utils
-import re
-import uuid
-from dataclasses import replace
-from email.message import Message
-from email.parser import BytesHeaderParser
-
-from mailintake.adapters.parse.addresses import address_list, sender
+from mailintake.adapters.parse.assemble import UnparseableMail, parse
 from mailintake.adapters.parse.charsets import decode_bytes
-from mailintake.adapters.parse.dates import message_date
 from mailintake.adapters.parse.encoded_words import decode_words
 from mailintake.adapters.parse.filenames import sanitize_filename
-from mailintake.adapters.parse.headers import charset_hint, header_items, msg_ids, one_line
 from mailintake.adapters.parse.htmltext import html_to_text
-from mailintake.adapters.parse.load import load_message
-from mailintake.adapters.parse.mime import Body
+from mailintake.adapters.parse.large import LARGE_MESSAGE_BYTES
 from mailintake.adapters.parse.owntext import strip_reply
-from mailintake.domain.mail import ParsedMail
 
 __all__ = [
+    "LARGE_MESSAGE_BYTES",
     "UnparseableMail",
     "decode_bytes",
     "decode_words",
@@ -53,223 +56,3 @@ __all__ = [
     "sanitize_filename",
     "strip_reply",
 ]
-
-
-class UnparseableMail(Exception):
-    """The bytes hold nothing a ticket could be made of (no headers and no body)."""
-
-
-def _check_usable(raw: bytes) -> None:
-    if not raw.strip():  # corpus sisimai/mailbox/size-0, size-1
-        raise UnparseableMail("empty input")
-
-
-# ---------------------------------------------------------------------------
-# Parse
-# ---------------------------------------------------------------------------
-
-
-def parse(raw: bytes) -> ParsedMail:
-    """Parse one raw message; raises only `UnparseableMail`, when nothing usable is in it."""
-    _check_usable(raw)
-    if len(raw) > LARGE_MESSAGE_BYTES:
-        parsed = _parse_large(raw)
-        if parsed is not None:
-            return parsed
-    return _parse(raw)
-
-
-def _parse(raw: bytes) -> ParsedMail:
-    defects: list[str] = []
-    msg, mp = load_message(raw, defects)
-    headers = header_items(msg, defects)
-
-    def first(name: str) -> str | None:
-        values = headers.get(name)
-        return values[0] if values else None
-
-    hint = charset_hint(msg)
-    from_name, from_addr = sender(mp, headers, defects, hint)
-    body = Body(defects, hint, linesep=b"\r\n" if b"\r\n" in raw[:4096] else b"\n")
-    body.walk(msg)
-    text = body.text()
-    if not headers and not text.strip() and not body.attachments:
-        raise UnparseableMail("no headers and no body")
-    return ParsedMail(
-        message_id=next(iter(msg_ids(first("message-id"))), None),
-        subject=one_line(first("subject") or ""),
-        from_addr=from_addr or None,
-        from_name=from_name,
-        to=address_list(mp, "to", headers),
-        cc=address_list(mp, "cc", headers),
-        reply_to=address_list(mp, "reply-to", headers),
-        date=message_date(mp, first("date"), defects),
-        in_reply_to=msg_ids(first("in-reply-to")),
-        references=msg_ids(" ".join(headers.get("references", ()))),
-        headers=headers,
-        content_type=_content_type(msg),
-        text=text,
-        html=body.html(),
-        own_text=strip_reply(text),
-        attachments=tuple(body.attachments),
-        defects=tuple(dict.fromkeys(defects)),
-    )
-
-
-def _content_type(part: Message) -> str:
-    try:
-        return part.get_content_type()
-    except Exception:  # noqa: BLE001
-        return "text/plain"
-
-
-# ---------------------------------------------------------------------------
-# Large messages (issue 7: peak memory ≤ 4 × message size + 80 MB)
-# ---------------------------------------------------------------------------
-
-# Above this size the big base64 parts are cut out before parsing: the stdlib
-# (and so mail-parser) holds a 50 MB message as a str, a list of lines, the
-# joined payload and its decoded bytes at once (~8 × the size).
-LARGE_MESSAGE_BYTES = 5 * 1024 * 1024
-_LARGE_PART_BYTES = 256 * 1024
-_MAX_SCAN_DEPTH = 20
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\r\n]")
-_NOT_PADDING = re.compile(rb"[^=\r\n]")
-_DELIMITER_TAIL = re.compile(rb"(?:--)?[ \t]*")
-_TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
-
-
-def _parse_large(raw: bytes) -> ParsedMail | None:
-    """`_parse(raw)`'s result, computed without the big base64 parts in the MIME tree.
-
-    Each big part's body is replaced by a small base64 token; the reduced
-    message is parsed as usual and each token attachment gets its part's data,
-    decoded straight from `raw`. None (parse normally) when the line ends are
-    mixed or some token does not come back as exactly one attachment.
-    """
-    linesep = b"\r\n" if b"\r\n" in raw[:4096] else b"\n"
-    if raw.count(b"\r") != (raw.count(b"\r\n") if linesep == b"\r\n" else 0):
-        return None  # the stdlib also splits lines at a lone CR: offsets would differ
-    spans: list[tuple[int, int]] = []
-    try:
-        _scan_part(raw, 0, len(raw), linesep, spans, 0)
-    except Exception:  # noqa: BLE001 - a header the scan cannot read: parse normally
-        return None
-    if not spans:
-        return None
-    tokens: dict[bytes, tuple[int, int]] = {}
-    pieces: list[bytes] = []
-    pos = 0
-    for start, end in spans:
-        token = f"mailintake large part {len(tokens)} {uuid.uuid4().hex}".encode("ascii")
-        tokens[token] = (start, end)
-        pieces += [raw[pos:start], binascii.b2a_base64(token, newline=False)]
-        pos = end
-    pieces.append(raw[pos:])
-    return _with_large_parts(_parse(b"".join(pieces)), raw, tokens)
-
-
-def _with_large_parts(
-    mail: ParsedMail, raw: bytes, tokens: dict[bytes, tuple[int, int]]
-) -> ParsedMail | None:
-    attachments = []
-    found = 0
-    for att in mail.attachments:
-        span = tokens.get(att.data)
-        if span is not None:
-            found += 1
-            # Non-strict a2b_base64 skips the line ends; the body was checked to be
-            # clean base64, so this is what the stdlib's decoding gives (RFC 2045 6.8).
-            att = replace(att, data=binascii.a2b_base64(memoryview(raw)[span[0] : span[1]]))
-        attachments.append(att)
-    if found != len(tokens):
-        return None
-    return replace(mail, attachments=tuple(attachments))
-
-
-def _scan_part(
-    raw: bytes, start: int, end: int, sep: bytes, spans: list[tuple[int, int]], depth: int
-) -> None:
-    """Collect (start, end) of the big, clean base64 leaf bodies within raw[start:end]."""
-    if depth > _MAX_SCAN_DEPTH:
-        return
-    if raw.startswith(sep, start):
-        return  # no headers: the default type is never base64
-    head_end = raw.find(sep + sep, start, end)
-    if head_end < 0:
-        return
-    body = head_end + 2 * len(sep)
-    head = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw[start:body])
-    ctype = head.get_content_type()
-    if ctype.startswith("multipart/"):
-        for part_start, part_end in _multipart_spans(raw, body, end, head, sep):
-            _scan_part(raw, part_start, part_end, sep, spans, depth + 1)
-    elif (
-        _extractable(head, ctype)
-        and end - body >= _LARGE_PART_BYTES
-        and _clean_base64(raw, body, end)
-    ):
-        spans.append((body, end))
-
-
-def _extractable(head: Message, ctype: str) -> bool:
-    """A base64 leaf whose data `Body` keeps as it is (not TNEF, not a message)."""
-    if ctype.startswith("message/") or ctype in _TNEF_TYPES:
-        return False
-    if str(head.get("content-transfer-encoding", "")).strip().lower() != "base64":
-        return False
-    if "winmail" in str(head).lower():
-        return False  # TNEF by name is unpacked: keep it
-    # mail-parser decodes an unnamed part as body text and notes a charset
-    # defect for binary data; only a named part or an attachment is left alone.
-    return head.get_content_disposition() == "attachment" or bool(head.get_filename())
-
-
-def _multipart_spans(
-    raw: bytes, body: int, end: int, head: Message, sep: bytes
-) -> list[tuple[int, int]]:
-    """The parts' byte ranges, split as the stdlib's FeedParser does (RFC 2046 5.1.1).
-
-    A delimiter is a whole line "--boundary", optionally "--" and blanks; the
-    line end before it belongs to the delimiter.
-    """
-    boundary = head.get_boundary()
-    if not boundary:
-        return []
-    try:
-        delimiter = b"--" + boundary.encode("ascii")
-    except UnicodeError:
-        return []
-    spans: list[tuple[int, int]] = []
-    part_start = None
-    pos = body - len(sep)  # so a delimiter on the body's first line is found too
-    while True:
-        hit = raw.find(sep + delimiter, pos, end)
-        if hit < 0:
-            break
-        line = hit + len(sep)
-        line_end = raw.find(sep, line, end)
-        line_end = end if line_end < 0 else line_end
-        tail = raw[line + len(delimiter) : line_end]
-        pos = line_end
-        if not _DELIMITER_TAIL.fullmatch(tail):
-            continue
-        if part_start is not None:
-            spans.append((part_start, hit))
-        if tail.startswith(b"--"):
-            return spans
-        part_start = line_end + len(sep)
-    if part_start is not None and part_start < end:
-        spans.append((part_start, end))
-    return spans
-
-
-def _clean_base64(raw: bytes, start: int, end: int) -> bool:
-    """Only base64 letters and line ends, padding at the end, a multiple of 4 letters."""
-    if _NOT_BASE64.search(raw, start, end):
-        return False
-    pad = raw.find(b"=", start, end)
-    if pad >= 0 and (_NOT_PADDING.search(raw, pad, end) or raw.count(b"=", pad, end) > 2):
-        return False
-    letters = end - start - raw.count(b"\r", start, end) - raw.count(b"\n", start, end)
-    return letters % 4 == 0
