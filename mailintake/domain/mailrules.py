@@ -1,29 +1,24 @@
-"""What kind of mail this is, and whether we may answer it automatically (SPEC sections 5 and 7).
+"""What kind of mail this is, and whether we may answer it automatically (SPEC section 5).
 
 Owns: the classification of an incoming `ParsedMail` (client, staff, auto-reply, bounce,
 report, our own loop, bulk) with the reasons that decided it; the one "may we auto-reply?"
-predicate; reading delivery-status reports (`parse_bounce`); and the client's words that
-carry meaning: survey ratings and the intents REKLAMACJA / POTWIERDZAM / AKCEPTUJĘ.
+predicate; the evidence that a message is a delivery-status report (`bounce_reasons`) and
+the `Bounce` value that tells what one reports.
 
-Pure: no I/O, no clock, no database. Parsing bytes that are handed in with the standard
-library `email` package (and `flufl.bounce`, Mailman's bounce detectors) is computation,
-not I/O. Whether a staff sender is authentic is decided elsewhere (`staffcmd`).
+Must not: do I/O, read the clock, or read raw MIME: it sees only the `ParsedMail` the
+adapters built. Reading a report's contents from the raw bytes is `adapters.bounces`; the
+client's words that carry meaning (survey ratings, REKLAMACJA / POTWIERDZAM / AKCEPTUJĘ)
+are `domain.intents`; whether a staff sender is authentic is `domain.staffauth`.
 """
 
 from __future__ import annotations
 
-import email
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesHeaderParser, HeaderParser
-from email.policy import compat32
 from enum import StrEnum
 
-from flufl.bounce import all_failures
-
-from mailintake.domain.mail import Attachment, ParsedMail
+from mailintake.domain.mail import ParsedMail
 from mailintake.domain.text import fold
 
 LOOP_HEADER = "X-Mailintake-Loop"
@@ -166,8 +161,12 @@ def _return_path(mail: ParsedMail) -> str:
     return _fold(mail.header("return-path") or "")
 
 
-def _bounce_reasons(mail: ParsedMail) -> tuple[str, ...]:
-    """Delivery-status reports: RFC 3464 DSNs and the common non-standard bounces."""
+def bounce_reasons(mail: ParsedMail) -> tuple[str, ...]:
+    """Why `mail` is a delivery-status report (RFC 3464 DSN or a common non-standard bounce).
+
+    Empty when it is not one. Public because `adapters.bounces` reads only what this says
+    is a bounce.
+    """
     if _report_type(mail) == "delivery-status":
         return ("Content-Type: multipart/report; report-type=delivery-status",)
     if mail.content_type == "message/delivery-status" or _has_part(mail, "message/delivery-status"):
@@ -325,7 +324,7 @@ def _kind(
     rules: tuple[tuple[Kind, Rule], ...] = (
         (Kind.LOOP, lambda m: _loop_reasons(m, support_address)),
         (Kind.REPORT, _report_reasons),
-        (Kind.BOUNCE, _bounce_reasons),
+        (Kind.BOUNCE, bounce_reasons),
         (Kind.AUTOREPLY, _autoreply_reasons),
         (Kind.BULK, _bulk_reasons),
     )
@@ -364,7 +363,7 @@ def _autoreply_verdict(mail: ParsedMail, support_address: str) -> tuple[bool, tu
     refusals = (
         *_loop_reasons(mail, support_address),
         *_report_reasons(mail),
-        *_bounce_reasons(mail),
+        *bounce_reasons(mail),
         *_autoreply_reasons(mail),
         *_bulk_reasons(mail),
         *_suppression_reasons(mail),
@@ -379,270 +378,4 @@ def is_out_of_office(mail: ParsedMail) -> bool:
     A delivery-status report is never one, even when it says `Auto-Submitted: auto-replied`
     (exim and Postfix do).
     """
-    return bool(_ooo_reasons(mail)) and not _bounce_reasons(mail)
-
-
-# --- bounces ------------------------------------------------------------------------------
-
-
-def parse_bounce(mail: ParsedMail, raw: bytes | None = None) -> Bounce | None:
-    """What a delivery-status report says, or None when `mail` is not a bounce.
-
-    Failed recipients come from the `message/delivery-status` part (RFC 3464): blocks with
-    `Action: failed` (or `delayed`), `Final-Recipient`/`Original-Recipient`, `Status`
-    5.x.x permanent and 4.x.x temporary. Non-standard bounces are read from `raw` with
-    Mailman's `flufl.bounce` detectors, then from `X-Failed-Recipients`. The Message-ID of
-    the returned original comes from its `message/rfc822` or `text/rfc822-headers` part,
-    else from a `Message-ID:` line in the body.
-    """
-    if not _bounce_reasons(mail):
-        return None
-    message = email.message_from_bytes(raw, policy=compat32) if raw else None
-    blocks = [*_attachment_dsn_blocks(mail)] or [*_raw_dsn_blocks(message)]
-    recipients = _dsn_recipients(blocks)
-    if recipients:
-        return _bounce_from_dsn(recipients, _original_message_id(mail, message))
-    failed, permanent = _heuristic_failures(mail, message)
-    return Bounce(
-        failed_recipients=failed,
-        original_message_id=_original_message_id(mail, message),
-        permanent=permanent,
-        diagnostic=_first_diagnostic(blocks),
-    )
-
-
-@dataclass(frozen=True)
-class _Recipient:
-    address: str
-    status: str
-    action: str
-    diagnostic: str | None
-
-
-def _attachment_dsn_blocks(mail: ParsedMail) -> Iterator[Message]:
-    for attachment in mail.attachments:
-        if attachment.content_type.lower() == "message/delivery-status":
-            yield from _dsn_text_blocks(_decode(attachment.data))
-
-
-def _dsn_text_blocks(text: str) -> Iterator[Message]:
-    """RFC 3464 section 2.1: groups of header fields separated by blank lines."""
-    for chunk in re.split(r"\r?\n[ \t]*\r?\n", text.replace("\r\n", "\n")):
-        if chunk.strip():
-            yield HeaderParser(policy=compat32).parsestr(chunk.strip() + "\n")
-
-
-def _raw_dsn_blocks(message: Message | None) -> Iterator[Message]:
-    for part in message.walk() if message else ():
-        if part.get_content_type() == "message/delivery-status" and part.is_multipart():
-            yield from part.get_payload()
-
-
-def _dsn_recipients(blocks: Iterable[Message]) -> list[_Recipient]:
-    recipients = []
-    for block in blocks:
-        address = _dsn_address(block)
-        action = (block.get("action") or "").strip().lower()
-        # Only failures and delays are bounces; `delivered`, `relayed`, `expanded` are not.
-        # opensmtpd writes the non-standard `Action: error`.
-        if address and action.startswith(("fail", "error", "delayed")):
-            status = (block.get("status") or "").strip()
-            recipients.append(_Recipient(address, status, action, _diagnostic(block)))
-    return recipients
-
-
-def _dsn_address(block: Message) -> str | None:
-    for name in ("original-recipient", "final-recipient", "x-actual-recipient"):
-        value = str(block.get(name) or "")
-        address = value.partition(";")[2] if ";" in value else value
-        address = address.strip().strip("<>").strip().lower()
-        if "@" in address:
-            return address
-    return None
-
-
-def _diagnostic(block: Message) -> str | None:
-    value = block.get("diagnostic-code")
-    return " ".join(str(value).split()) if value else None
-
-
-def _bounce_from_dsn(recipients: list[_Recipient], original_id: str | None) -> Bounce:
-    failed = tuple(dict.fromkeys(r.address for r in recipients))
-    return Bounce(
-        failed_recipients=failed,
-        original_message_id=original_id,
-        permanent=_dsn_permanence(recipients),
-        diagnostic=next((r.diagnostic for r in recipients if r.diagnostic), None),
-    )
-
-
-def _dsn_permanence(recipients: list[_Recipient]) -> bool | None:
-    """5.x.x or `Action: failed` is permanent; 4.x.x or `delayed` is temporary (RFC 3463)."""
-    classes = {r.status[:1] for r in recipients if r.status[:1] in ("4", "5")}
-    if "5" in classes:
-        return True
-    if classes == {"4"} or all(r.action.startswith("delayed") for r in recipients):
-        return False
-    return True if any(r.action.startswith(("fail", "error")) for r in recipients) else None
-
-
-def _first_diagnostic(blocks: list[Message]) -> str | None:
-    return next((d for d in map(_diagnostic, blocks) if d), None)
-
-
-def _heuristic_failures(
-    mail: ParsedMail, message: Message | None
-) -> tuple[tuple[str, ...], bool | None]:
-    """Non-standard bounces: Mailman's MTA-specific detectors, then exim's header."""
-    if message is not None:
-        temporary, permanent = _flufl_failures(message)
-        if permanent or temporary:
-            found = permanent or temporary
-            failed = sorted(a.decode("ascii", errors="replace").lower() for a in found)
-            return tuple(failed), bool(permanent)
-    header = mail.header("x-failed-recipients") or ""
-    failed = tuple(a.strip().lower() for a in header.split(",") if "@" in a)
-    return failed, (True if failed else None)
-
-
-def _flufl_failures(message: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
-    """flufl.bounce's detectors; one that crashes on a malformed bounce (it re-raises, e.g.
-    Yale's on an empty From) means "not recognised", never a lost message (SPEC section 5)."""
-    try:
-        return all_failures(message)
-    except Exception:
-        return frozenset(), frozenset()
-
-
-_BODY_MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*<([^>\s]+)>", re.IGNORECASE | re.MULTILINE)
-
-
-def _original_message_id(mail: ParsedMail, message: Message | None) -> str | None:
-    """The Message-ID of the returned message, bare (no angle brackets)."""
-    for headers in (*_attachment_returned_headers(mail), *_raw_returned_headers(message)):
-        found = _bare_id(headers.get("message-id"))
-        if found:
-            return found
-    match = _BODY_MESSAGE_ID.search(mail.text)
-    return match.group(1) if match else None
-
-
-_RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
-
-
-def _attachment_returned_headers(mail: ParsedMail) -> Iterator[Message]:
-    for attachment in mail.attachments:
-        if attachment.content_type.lower() in _RETURNED_TYPES:
-            yield _header_block(attachment)
-
-
-def _header_block(attachment: Attachment) -> Message:
-    return BytesHeaderParser(policy=compat32).parsebytes(attachment.data.lstrip())
-
-
-def _raw_returned_headers(message: Message | None) -> Iterator[Message]:
-    for part in message.walk() if message else ():
-        content_type = part.get_content_type()
-        if content_type == "message/rfc822" and part.is_multipart():
-            yield part.get_payload(0)
-        elif content_type in _RETURNED_TYPES[1:]:
-            payload = part.get_payload(decode=True) or b""
-            yield BytesHeaderParser(policy=compat32).parsebytes(payload.lstrip())
-
-
-def _bare_id(value: object) -> str | None:
-    if value is None:
-        return None
-    match = re.search(r"<([^>\s]+)>", str(value))
-    bare = match.group(1) if match else "".join(str(value).split())
-    return bare or None
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
-# --- survey (SPEC section 7) --------------------------------------------------------------
-
-_SUBJECT_RATING = re.compile(r"\bocena\s*[:=]?\s*([1-5])(?!\d|[.,]\d)", re.IGNORECASE)
-# A rating on the first line: "Ocena: 4", "rating 5/5", "5", "4/5 szybko", "3 - ok".
-_LABELLED_RATING = re.compile(
-    r"^\W*(?:ocena|rating|score)\s*[:=-]?\s*([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\W*(.*)$",
-    re.IGNORECASE,
-)
-# Unlabelled, "1." or "1)" followed by text starts a numbered list, and "3,5" is no rating.
-_BARE_RATING = re.compile(r"^([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d|[.)]\s*\S)[\s:!.\-–—]*(.*)$")
-
-
-def survey_rating(subject: str, own_text: str) -> tuple[int, str] | None:
-    """The survey answer in a reply (SPEC section 7): `(rating 1–5, comment)` or None.
-
-    The rating is read from the subject (`[LOG-000123] Ocena N`, what our `mailto:` links
-    set), else from the first non-empty line of the client's own text ("5", "Ocena: 4",
-    "4/5 szybko"; an unlabelled "1." or "1)" before text is a numbered list, not a rating).
-    The comment is the rest of the client's own text, stripped.
-    """
-    text = own_text.strip()
-    match = _SUBJECT_RATING.search(subject)
-    if match:
-        return int(match.group(1)), text
-    first, _, rest = text.partition("\n")
-    line = _LABELLED_RATING.match(first.strip()) or _BARE_RATING.match(first.strip())
-    if not line:
-        return None
-    comment = "\n".join(part for part in (line.group(2).strip(), rest.strip()) if part)
-    return int(line.group(1)), comment
-
-
-# --- client intents (SPEC sections 4 and 5) -----------------------------------------------
-
-_INTENT_WORDS = (
-    ("complaint", frozenset({"reklamacja", "complaint"})),
-    ("confirm", frozenset({"potwierdzam", "confirm"})),
-    ("accept", frozenset({"akceptuje", "accept"})),
-)
-# A word after one of these is not the client's decision: "nie potwierdzam", "please confirm".
-_NOT_A_DECISION = frozenset(
-    {
-        "nie",
-        "not",
-        "no",
-        "dont",
-        "don't",
-        "cannot",
-        "can't",
-        "please",
-        "pls",
-        "prosze",
-        "prosimy",
-        "can",
-        "could",
-        "you",
-    }
-)
-
-
-def client_intent(own_text: str, subject: str) -> str | None:
-    """What the client decides in a reply: "complaint", "confirm", "accept" or None.
-
-    Whole words, case- and diacritics-insensitive, in the subject or the client's own text
-    (the caller passes text without quotes): REKLAMACJA, [REKLAMACJA] or COMPLAINT;
-    POTWIERDZAM or CONFIRM; AKCEPTUJĘ, AKCEPTUJE or ACCEPT. A word after a negation or a
-    request ("nie potwierdzam", "please confirm") or inside a question does not count.
-    A complaint wins over a confirmation, which wins over an acceptance.
-    """
-    found = _decision_words(subject) | _decision_words(own_text)
-    for intent, words in _INTENT_WORDS:
-        if found & words:
-            return intent
-    return None
-
-
-def _decision_words(text: str) -> set[str]:
-    words: set[str] = set()
-    for sentence in re.split(r"(?<=[.!?\n])", _fold(text)):
-        if sentence.rstrip().endswith("?"):
-            continue
-        tokens = re.findall(r"[a-z0-9']+", sentence)
-        words |= {t for i, t in enumerate(tokens) if i == 0 or tokens[i - 1] not in _NOT_A_DECISION}
-    return words
+    return bool(_ooo_reasons(mail)) and not bounce_reasons(mail)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import fields, mailrules, staffcmd
+from mailintake.domain import fields, intents, staffcmd
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.status import Status
 from mailintake.services import completion, lifecycle, notices, threads
@@ -76,7 +76,7 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
 
 
 def _intent(mail: ParsedMail) -> str | None:
-    return mailrules.client_intent(mail.own_text, mail.subject)
+    return intents.client_intent(mail.own_text, mail.subject)
 
 
 def _accepted_eta(session: Session, ticket: db.Ticket, msg: Incoming) -> None:

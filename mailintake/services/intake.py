@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session
 
-from mailintake.adapters import db
+from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
 from mailintake.domain import mailrules
@@ -174,7 +174,7 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
 
 def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
     """A delivery-status report marks our message failed and flags its ticket (SPEC section 5)."""
-    bounce = mailrules.parse_bounce(msg.mail, msg.raw)
+    bounce = bounces.parse_bounce(msg.mail, msg.raw)
     ticket = None
     original = bounce.original_message_id if bounce else None
     if original:

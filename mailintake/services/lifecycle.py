@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, mailrules
+from mailintake.domain import deadlines, fields, intents
 from mailintake.domain.status import CloseReason, Status
 from mailintake.services import notices
 from mailintake.services import tickets as t
@@ -29,7 +29,7 @@ def client_reply_to_resolved(
     """REKLAMACJA reopens to ANALIZA, POTWIERDZAM closes now, anything else is a comment."""
     mail = msg.mail
     t.store_inbound(session, app, ticket, msg, kind="client")
-    intent = mailrules.client_intent(mail.own_text, mail.subject)
+    intent = intents.client_intent(mail.own_text, mail.subject)
     by = mail.from_addr or ticket.client_email
     if intent == "complaint":
         t.change_status(session, ticket, Status.ANALIZA, by=by, reason="client complaint",
@@ -93,7 +93,7 @@ def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     """A rating answer to a closed ticket is recorded once and thanked once; None if not one."""
     if ticket.close_reason != CloseReason.RESOLVED:
         return None
-    found = mailrules.survey_rating(msg.mail.subject, msg.mail.own_text)
+    found = intents.survey_rating(msg.mail.subject, msg.mail.own_text)
     if found is None:
         return None
     rating, comment = found

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, sla, staffcmd
+from mailintake.domain import deadlines, fields, sla, staffauth, staffcmd
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
@@ -61,8 +61,8 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
     """Check the sender, then run the subject's command; a refusal is answered, changes nothing."""
     mail = msg.mail
     ticket = threads.find_ticket(session, app, mail)
-    mode = staffcmd.parse_auth_mode(app.settings.staff_auth)
-    verdict = staffcmd.verify_sender(mode, mail.from_addr or "", mail.headers)
+    mode = staffauth.parse_auth_mode(app.settings.staff_auth)
+    verdict = staffauth.verify_sender(mode, mail.from_addr or "", mail.headers)
     if not verdict.trusted:
         return _untrusted(session, app, msg, ticket, verdict.reason)
     try:

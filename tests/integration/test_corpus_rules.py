@@ -2,7 +2,7 @@
 
 Reads the shared corpus (`../shared/corpus`, see its README.md "How a test can use each
 source"), parses each file with `adapters.parse` and checks `mailrules.classify` and
-`mailrules.parse_bounce`. Skipped when the corpus is absent.
+`adapters.bounces.parse_bounce`. Skipped when the corpus is absent.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from mailintake.adapters.bounces import parse_bounce
 from mailintake.domain.mail import ParsedMail
-from mailintake.domain.mailrules import Kind, classify, parse_bounce
+from mailintake.domain.mailrules import Kind, classify
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SUPPORT = "support@log-systems.com"

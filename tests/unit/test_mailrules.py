@@ -1,20 +1,13 @@
-"""Unit tests of the pure mail rules (SPEC sections 5 and 7) on hand-built messages."""
+"""Unit tests of the mail rules, bounce reports and client intents (SPEC sections 5 and 7)."""
 
 from __future__ import annotations
 
 import pytest
 
+from mailintake.adapters.bounces import parse_bounce
+from mailintake.domain.intents import client_intent, survey_rating
 from mailintake.domain.mail import Attachment, ParsedMail
-from mailintake.domain.mailrules import (
-    LOOP_HEADER,
-    Kind,
-    classify,
-    client_intent,
-    is_out_of_office,
-    may_autoreply,
-    parse_bounce,
-    survey_rating,
-)
+from mailintake.domain.mailrules import LOOP_HEADER, Kind, classify, is_out_of_office, may_autoreply
 
 SUPPORT = "support@log-systems.com"
 STAFF = frozenset({"anna.kowalska@log-systems.com"})

@@ -503,7 +503,7 @@ def test_reply_shortcut_never_changes_own_text_on_the_corpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Skipping mail-parser-reply when it cannot match gives its result on every corpus mail."""
-    from mailintake.adapters import parse as parse_module
+    from mailintake.adapters.parse import owntext
     from tests.corpus import message_files
 
     require_corpus()
@@ -514,7 +514,7 @@ def test_reply_shortcut_never_changes_own_text_on_the_corpus(
         except UnparseableMail:
             continue
     fast = [strip_reply(t) for t in texts]
-    monkeypatch.setattr(parse_module, "_LIBRARY_PINNED", False)
+    monkeypatch.setattr(owntext, "_LIBRARY_PINNED", False)
     assert [strip_reply(t) for t in texts] == fast
     assert len(texts) > 500
 
@@ -551,7 +551,7 @@ def test_large_message_path_gives_the_normal_result_on_the_corpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every corpus mail parses the same when its base64 parts take the large-message path."""
-    from mailintake.adapters import parse as parse_module
+    from mailintake.adapters.parse import large
     from tests.corpus import message_files
 
     require_corpus()
@@ -565,8 +565,8 @@ def test_large_message_path_gives_the_normal_result_on_the_corpus(
                 found.append(str(exc))
         return found
 
-    monkeypatch.setattr(parse_module, "LARGE_MESSAGE_BYTES", 1 << 40)
+    monkeypatch.setattr(large, "LARGE_MESSAGE_BYTES", 1 << 40)
     normal = results()
-    monkeypatch.setattr(parse_module, "LARGE_MESSAGE_BYTES", 0)
-    monkeypatch.setattr(parse_module, "_LARGE_PART_BYTES", 0)
+    monkeypatch.setattr(large, "LARGE_MESSAGE_BYTES", 0)
+    monkeypatch.setattr(large, "_LARGE_PART_BYTES", 0)
     assert results() == normal

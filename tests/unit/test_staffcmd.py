@@ -12,17 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailintake.domain.staffcmd import (
-    Action,
-    AuthKind,
-    AuthMode,
-    Command,
-    find_ticket_key,
-    parse_auth_mode,
-    parse_command,
-    strip_tags,
-    verify_sender,
-)
+from mailintake.domain.staffauth import AuthKind, AuthMode, parse_auth_mode, verify_sender
+from mailintake.domain.staffcmd import Action, Command, find_ticket_key, parse_command, strip_tags
 from mailintake.domain.status import CloseReason, Status
 from mailintake.errors import Refusal
 

@@ -1,19 +1,19 @@
-"""The mailbox we read client mail from: IMAP (imapclient) or a local Maildir.
+"""An IMAP folder as the inbox (imapclient): UIDs, BODY.PEEK[], MOVE, IDLE.
 
-This module owns listing the waiting messages oldest first, reading them without
-marking them seen, moving them to the processed or quarantine folder, and waiting
-for new mail (IMAP IDLE or a sleep). It must not decide anything about a message:
-what is processed, quarantined or kept is the services' call. Nothing here ever
-deletes mail (SPEC §5): handled messages are moved, never expunged elsewhere.
+Owns: the account URL (`imap[s]://user@host[:port]/FOLDER`), connecting with
+TLS or STARTTLS and a password or XOAUTH2 token, listing the folder oldest
+first (refs carry UIDVALIDITY, RFC 3501 §2.3.1.1), reading without setting the
+Seen flag, moving with MOVE (RFC 6851) or COPY + expunge, waiting with IDLE (RFC
+2177), and one reconnect when a stale link fails.
 
-Connection faults raise `TransientError` so the caller retries with its own
-backoff; the next call reconnects. Passwords never reach the log.
+Must not: decide what happens to a message, delete mail other than by moving
+it (SPEC §5), or log a password. Connection faults raise `TransientError`, a
+bad URL or folder `ConfigError`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import ssl
 import threading
@@ -21,16 +21,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from mailintake.adapters.inbox.protocol import InboxItem
 from mailintake.adapters.oauth2 import TokenProvider
-from mailintake.adapters.tls import client_context
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
@@ -38,74 +37,9 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class InboxItem:
-    """One waiting message; `raw` is None when it is larger than the caller's limit."""
-
-    ref: str  # stable id: IMAP "imap:<uidvalidity>:<uid>", Maildir the unique file name part
-    raw: bytes | None
-    size: int
-    received_at: datetime  # aware UTC: IMAP INTERNALDATE, Maildir delivery (file mtime)
-
-
-class Inbox(Protocol):
-    def fetch(self, max_bytes: int, batch: int = 100) -> Iterator[InboxItem]:
-        """Every waiting message, oldest first; oversize ones with `raw=None`."""
-        ...
-
-    def mark_processed(self, refs: Sequence[str]) -> None:
-        """Move the messages to the processed folder (created if missing)."""
-        ...
-
-    def quarantine(self, refs: Sequence[str]) -> None:
-        """Move the messages to the quarantine folder (created if missing)."""
-        ...
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        """Return when new mail may be waiting, *stop* is set, or *timeout* passed."""
-        ...
-
-    def check(self) -> None:
-        """Connect and open the mailbox; raise with a precise reason when that fails."""
-        ...
-
-    def close(self) -> None: ...
-
-
-def open_inbox(
-    url: str,
-    *,
-    password: str | None = None,
-    starttls: bool = False,
-    tls_verify: bool = True,
-    processed_folder: str = "Processed",
-    quarantine_folder: str = "Quarantine",
-    idle: bool = True,
-    token_provider: TokenProvider | None = None,
-) -> Inbox:
-    """The inbox for *url*: `imap://user@host:port/FOLDER`, `imaps://…` or `maildir://path`.
-
-    With *token_provider* the IMAP login is XOAUTH2 with its token instead of the password.
-    """
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "maildir":
-        return MaildirInbox(Path(url[len("maildir://") :]), processed_folder, quarantine_folder)
-    if scheme in ("imap", "imaps"):
-        return ImapInbox(
-            _imap_account(url, password),
-            ssl_context=client_context(tls_verify),
-            starttls=starttls,
-            folders=(processed_folder, quarantine_folder),
-            idle=idle,
-            token_provider=token_provider,
-        )
-    raise ConfigError(f"MAILINTAKE_INBOX_URL: unsupported scheme in {url!r} (imap, imaps, maildir)")
-
-
-# --- IMAP ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
 class ImapAccount:
+    """Where and as whom to read: from `MAILINTAKE_INBOX_URL`; `str()` never shows the password."""
+
     host: str
     port: int
     tls: bool
@@ -118,7 +52,11 @@ class ImapAccount:
         return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
 
 
-def _imap_account(url: str, password: str | None) -> ImapAccount:
+def imap_account(url: str, password: str | None) -> ImapAccount:
+    """The account of an `imap[s]://user@host[:port]/FOLDER` URL; `password` wins over the URL's.
+
+    Raises `ConfigError` naming the variable when the URL lacks a host or user or has a bad port.
+    """
     parts = urlsplit(url)
     tls = parts.scheme.lower() == "imaps"
     try:
@@ -428,83 +366,3 @@ def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:  # RFC 3501 INTERNALDATE always has a zone; be safe anyway
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-# --- Maildir -------------------------------------------------------------------------------
-
-
-class MaildirInbox:
-    """A Maildir (new/ and cur/); processed and quarantine are Maildir++ subfolders."""
-
-    def __init__(self, path: Path, processed_folder: str, quarantine_folder: str) -> None:
-        self.path = path
-        self._processed = path / f".{processed_folder}"
-        self._quarantine = path / f".{quarantine_folder}"
-        _make_maildir(path)
-
-    def _files(self) -> dict[str, Path]:
-        files = {}
-        for sub in ("new", "cur"):
-            for entry in os.scandir(self.path / sub):
-                if entry.is_file() and not entry.name.startswith("."):
-                    # The unique part is the name before ":2,flags" (Maildir spec "info").
-                    files[entry.name.split(":", 1)[0]] = Path(entry.path)
-        return files
-
-    def fetch(self, max_bytes: int, batch: int = 100) -> Iterator[InboxItem]:
-        listed = []
-        for key, path in self._files().items():
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # moved by a concurrent reader
-            listed.append((stat.st_mtime, key, stat.st_size, path))
-        listed.sort()
-        log.info("inbox.listed", mailbox=str(self.path), count=len(listed))
-        for mtime, key, size, path in listed:
-            raw = path.read_bytes() if size <= max_bytes else None
-            yield InboxItem(key, raw, size, datetime.fromtimestamp(mtime, UTC))
-        log.info("inbox.fetched", mailbox=str(self.path), count=len(listed))
-
-    def mark_processed(self, refs: Sequence[str]) -> None:
-        self._move(refs, self._processed)
-
-    def quarantine(self, refs: Sequence[str]) -> None:
-        self._move(refs, self._quarantine)
-
-    def _move(self, refs: Sequence[str], folder: Path) -> None:
-        if not refs:
-            return
-        _make_maildir(folder, subfolder=True)
-        files = self._files()
-        moved = 0
-        for ref in refs:
-            path = files.get(ref)
-            if path is None:
-                log.warning("inbox.unknown_ref", ref=ref)
-                continue
-            # rename(2) is atomic on one file system: the message is never in both or neither.
-            path.rename(folder / path.parent.name / path.name)
-            moved += 1
-        log.info("inbox.moved", mailbox=str(self.path), folder=folder.name, count=moved)
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        stop.wait(timeout)
-
-    def check(self) -> None:
-        for sub in ("new", "cur", "tmp"):
-            if not os.access(self.path / sub, os.R_OK | os.W_OK | os.X_OK):
-                raise ConfigError(f"MAILINTAKE_INBOX_URL: {self.path / sub} is not writable")
-
-    def close(self) -> None:
-        return None
-
-
-def _make_maildir(path: Path, subfolder: bool = False) -> None:
-    try:
-        for sub in ("tmp", "new", "cur"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        if subfolder:
-            (path / "maildirfolder").touch()  # marks a Maildir++ subfolder for MUAs/Dovecot
-    except OSError as exc:
-        raise ConfigError(f"MAILINTAKE_INBOX_URL: cannot create Maildir {path}: {exc}") from exc

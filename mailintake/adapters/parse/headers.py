@@ -1,0 +1,73 @@
+"""Header values as text: RFC 5322 unfolding, decoded values, Message-ID lists.
+
+Owns: every header of a parsed message tree as lower-case name → decoded values
+(top first), unfolding (RFC 5322 §2.2.3) and folding white space, the body
+charset used as a hint for raw 8-bit header bytes, and bare Message-IDs.
+
+Must not: raise on a broken header (it is recorded in `defects` and read as
+well as it can be), parse addresses or dates (`addresses`, `dates`), or repair
+the header block itself (`load` does that before the tree is built).
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from mailintake.adapters.parse.encoded_words import decode_words
+
+
+def unfold(value: str) -> str:
+    """RFC 5322 §2.2.3: unfolding removes the CRLF, the white space stays."""
+    if "\n" not in value and "\r" not in value:
+        return value
+    return re.sub(r"\r\n|\r|\n", "", value)
+
+
+def one_line(value: str) -> str:
+    """Collapse folding white space (ASCII only: U+3000 in CJK text is content)."""
+    return re.sub(r"[ \t\r\n]+", " ", value).strip(" \t\r\n")
+
+
+def header_items(msg: Message, defects: list[str]) -> dict[str, tuple[str, ...]]:
+    """All headers, lower-case names, decoded values in order, top first."""
+    headers: dict[str, list[str]] = {}
+    hint = charset_hint(msg)
+    try:
+        items = list(msg.raw_items())
+    except Exception as exc:  # noqa: BLE001 - a broken header must not stop intake
+        defects.append(f"headers unreadable: {exc!r}")
+        return {}
+    for name, raw in items:
+        value = _header_text(raw, defects, hint)
+        headers.setdefault(str(name).strip().lower(), []).append(value)
+    return {name: tuple(values) for name, values in headers.items()}
+
+
+def charset_hint(msg: Message) -> str | None:
+    """The top part's declared charset: the likely code page of raw 8-bit header bytes."""
+    try:
+        return msg.get_content_charset()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _header_text(raw: object, defects: list[str], hint: str | None) -> str:
+    try:
+        return decode_words(unfold(str(raw)), defects, hint).strip()
+    except Exception as exc:  # noqa: BLE001 - e.g. an odd Header object
+        defects.append(f"header undecodable: {exc!r}")
+        return unfold(str(raw).encode("utf-8", "replace").decode("utf-8")).strip()
+
+
+_MSGID = re.compile(r"<([^<>]*)>")
+
+
+def msg_ids(value: str | None) -> tuple[str, ...]:
+    """Bare Message-IDs (no brackets, no white space) in the order written."""
+    if not value:
+        return ()
+    found = [re.sub(r"\s+", "", m) for m in _MSGID.findall(value)]
+    if not found:  # some mailers omit the brackets
+        found = value.split()
+    return tuple(dict.fromkeys(mid for mid in found if mid))

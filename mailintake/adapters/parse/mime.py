@@ -1,0 +1,197 @@
+"""The MIME walk: body texts and attachments of one message tree (RFC 2045, RFC 2046).
+
+Owns: which leaf is body text (unnamed text/plain and text/html) and which is a
+file, decoded payloads, enclosed messages kept whole as `.eml` files (RFC 2046
+§5.2.1), delivery reports as text files (RFC 3464), TNEF parts unpacked, a
+depth limit, and the body text (HTML converted when there is no plain part).
+
+Our own walk rather than mail-parser's: it descends into attached messages,
+drops unknown charsets and has no TNEF support.
+
+Must not: read the top-level headers (`headers`, `addresses`), decide what a
+message means, or raise: a part that fails is skipped and recorded in
+`defects`, the others are kept.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import io
+import re
+from email.generator import BytesGenerator
+from email.message import Message
+
+from mailintake.adapters.parse.charsets import decode_bytes
+from mailintake.adapters.parse.defects import add_defect
+from mailintake.adapters.parse.encoded_words import decode_words
+from mailintake.adapters.parse.filenames import sanitize_filename
+from mailintake.adapters.parse.headers import one_line, unfold
+from mailintake.adapters.parse.htmltext import html_to_text
+from mailintake.adapters.parse.params import (
+    described_name,
+    fallback_name,
+    has_8bit_params,
+    part_content_id,
+    part_filename,
+    part_param,
+)
+from mailintake.adapters.parse.tnef import is_tnef, tnef_contents
+from mailintake.domain.mail import Attachment
+
+_BODY_TYPES = ("text/plain", "text/html")
+_MAX_DEPTH = 50  # mail-parser guards recursion in its parser; we guard our walk
+
+
+class Body:
+    """Collects body texts and attachments while walking one message tree."""
+
+    def __init__(self, defects: list[str], hint: str | None, linesep: bytes) -> None:
+        self.defects = defects
+        self.hint = hint  # charset for raw 8-bit file names
+        self.linesep = linesep  # enclosed messages are re-serialised as they came
+        self.plain: list[str] = []
+        self.htmls: list[str] = []
+        self.attachments: list[Attachment] = []
+
+    def text(self) -> str:
+        """The plain parts joined by a blank line; the HTML parts as text when none has text."""
+        plain = "\n\n".join(t for t in self.plain if t.strip())
+        if plain.strip():
+            return plain
+        return "\n\n".join(html_to_text(h) for h in self.htmls if h.strip())
+
+    def html(self) -> str | None:
+        """The HTML parts joined, or None when there is none."""
+        joined = "\n".join(h for h in self.htmls if h.strip())
+        return joined or None
+
+    def walk(self, part: Message, depth: int = 0) -> None:
+        """Collect from `part` and below; a part that fails is skipped and recorded."""
+        if depth > _MAX_DEPTH:
+            self.defects.append("MIME nesting too deep: rest ignored")
+            return
+        try:
+            self._visit(part, depth)
+        except Exception as exc:  # noqa: BLE001 - one bad part must not lose the others
+            self.defects.append(f"part skipped: {type(exc).__name__}: {exc}")
+
+    def _visit(self, part: Message, depth: int) -> None:
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "message/global") and part.is_multipart():
+            self._attach_message(part)
+        elif ctype.startswith("message/") and part.is_multipart():
+            self._attach_report(part, ctype)
+        elif part.is_multipart():
+            for sub in part.get_payload():
+                self.walk(sub, depth + 1)
+        else:
+            self._visit_leaf(part, ctype)
+
+    def _visit_leaf(self, part: Message, ctype: str) -> None:
+        # The file name is read once (issue 7); the charset hint only matters
+        # for raw 8-bit parameters, so only then is the hint-free name read apart.
+        notes: list[str] = []
+        name = part_filename(part, notes, self.hint)
+        bare = part_filename(part, None, None) if has_8bit_params(part) else name
+        if is_tnef(ctype, bare):
+            self._unpack_tnef(part)
+        elif ctype.startswith("multipart/"):
+            # RFC 2046 §5.1.1 boundary missing or wrong: the parser could not split it.
+            self.defects.append(f"{ctype} not split (bad boundary): kept as text")
+            self.plain.append(self._decoded(part))
+        elif ctype in _BODY_TYPES and not _named(part, name):
+            target = self.plain if ctype == "text/plain" else self.htmls
+            target.append(self._decoded(part))
+        else:
+            for note in notes:
+                add_defect(self.defects, note)
+            self._attach(part, ctype, name)
+
+    def _decoded(self, part: Message) -> str:
+        data = _payload(part, self.defects)
+        charset = part_param(part, "charset")
+        text = decode_bytes(data, charset, self.defects)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def _attach(self, part: Message, ctype: str, name: str | None) -> None:
+        content_id = part_content_id(part)
+        disposition = (part.get_content_disposition() or "").lower()
+        self.attachments.append(
+            Attachment(
+                filename=sanitize_filename(name, fallback=fallback_name(ctype, content_id)),
+                content_type=ctype,
+                data=_payload(part, self.defects),
+                inline=bool(content_id) and disposition != "attachment",
+                content_id=content_id,
+            )
+        )
+
+    def _attach_message(self, part: Message) -> None:
+        """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file."""
+        inner = part.get_payload(0)
+        subject = ""
+        try:
+            subject = one_line(decode_words(unfold(str(inner.get("subject", "")))))
+        except Exception:  # noqa: BLE001
+            self.defects.append("enclosed message subject unreadable")
+        stem = subject or described_name(part, "") or "message"
+        self.attachments.append(
+            Attachment(
+                filename=sanitize_filename(f"{stem}.eml", fallback="message.eml"),
+                content_type=part.get_content_type(),
+                data=_flatten(inner, self.linesep, self.defects),
+            )
+        )
+
+    def _attach_report(self, part: Message, ctype: str) -> None:
+        """message/delivery-status and kin (RFC 3464): the header blocks as a text file."""
+        whole = _flatten(part, self.linesep, self.defects)
+        head_end = re.search(rb"\r?\n\r?\n", whole)
+        data = whole[head_end.end() :] if head_end else whole
+        name = part_filename(part, self.defects, self.hint) or described_name(part, ".txt")
+        self.attachments.append(
+            Attachment(sanitize_filename(name, fallback=fallback_name(ctype, None)), ctype, data)
+        )
+
+    def _unpack_tnef(self, part: Message) -> None:
+        data = _payload(part, self.defects)
+        found, body, problem = tnef_contents(data)
+        self.attachments.extend(found)
+        if body is not None and not any(t.strip() for t in (*self.plain, *self.htmls)):
+            kind, text = body
+            (self.htmls if kind == "html" else self.plain).append(text)
+        if problem:
+            # Keep the original so nothing is lost when the stream is broken.
+            self.defects.append(f"winmail.dat (TNEF) {problem}: kept as is")
+            self.attachments.append(Attachment("winmail.dat", part.get_content_type(), data))
+
+
+def _payload(part: Message, defects: list[str]) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as exc:  # noqa: BLE001 - e.g. broken uuencode
+        defects.append(f"payload undecodable: {exc!r}")
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", errors="surrogateescape")
+    return b""
+
+
+def _named(part: Message, name: str | None) -> bool:
+    """A text part with a file name or `attachment` disposition is a file, not the body."""
+    disposition = (part.get_content_disposition() or "").lower()
+    return disposition == "attachment" or bool(name)
+
+
+def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    policy = email.policy.compat32.clone(linesep=linesep.decode("ascii"))
+    try:
+        BytesGenerator(buffer, mangle_from_=False, maxheaderlen=0, policy=policy).flatten(part)
+    except Exception as exc:  # noqa: BLE001
+        defects.append(f"enclosed message not re-serialisable: {exc!r}")
+        return str(part).encode("utf-8", errors="replace")
+    return buffer.getvalue()

@@ -1,0 +1,100 @@
+"""What the client decides or rates in a reply, read from their own words (SPEC sections 4, 5, 7).
+
+Owns: the survey answer (`survey_rating`: a rating 1–5 and a comment) and the client's
+decision on a solution (`client_intent`: REKLAMACJA, POTWIERDZAM, AKCEPTUJĘ).
+
+Must not: do I/O, read the clock, look at headers or decide what kind of mail this is
+(`domain.mailrules` does). It receives the subject and the client's own text, quotes
+already removed by `adapters.parse`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailintake.domain.text import fold
+
+# --- survey (SPEC section 7) --------------------------------------------------------------
+
+_SUBJECT_RATING = re.compile(r"\bocena\s*[:=]?\s*([1-5])(?!\d|[.,]\d)", re.IGNORECASE)
+# A rating on the first line: "Ocena: 4", "rating 5/5", "5", "4/5 szybko", "3 - ok".
+_LABELLED_RATING = re.compile(
+    r"^\W*(?:ocena|rating|score)\s*[:=-]?\s*([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\W*(.*)$",
+    re.IGNORECASE,
+)
+# Unlabelled, "1." or "1)" followed by text starts a numbered list, and "3,5" is no rating.
+_BARE_RATING = re.compile(r"^([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d|[.)]\s*\S)[\s:!.\-–—]*(.*)$")
+
+
+def survey_rating(subject: str, own_text: str) -> tuple[int, str] | None:
+    """The survey answer in a reply (SPEC section 7): `(rating 1–5, comment)` or None.
+
+    The rating is read from the subject (`[LOG-000123] Ocena N`, what our `mailto:` links
+    set), else from the first non-empty line of the client's own text ("5", "Ocena: 4",
+    "4/5 szybko"; an unlabelled "1." or "1)" before text is a numbered list, not a rating).
+    The comment is the rest of the client's own text, stripped.
+    """
+    text = own_text.strip()
+    match = _SUBJECT_RATING.search(subject)
+    if match:
+        return int(match.group(1)), text
+    first, _, rest = text.partition("\n")
+    line = _LABELLED_RATING.match(first.strip()) or _BARE_RATING.match(first.strip())
+    if not line:
+        return None
+    comment = "\n".join(part for part in (line.group(2).strip(), rest.strip()) if part)
+    return int(line.group(1)), comment
+
+
+# --- client intents (SPEC sections 4 and 5) -----------------------------------------------
+
+_INTENT_WORDS = (
+    ("complaint", frozenset({"reklamacja", "complaint"})),
+    ("confirm", frozenset({"potwierdzam", "confirm"})),
+    ("accept", frozenset({"akceptuje", "accept"})),
+)
+# A word after one of these is not the client's decision: "nie potwierdzam", "please confirm".
+_NOT_A_DECISION = frozenset(
+    {
+        "nie",
+        "not",
+        "no",
+        "dont",
+        "don't",
+        "cannot",
+        "can't",
+        "please",
+        "pls",
+        "prosze",
+        "prosimy",
+        "can",
+        "could",
+        "you",
+    }
+)
+
+
+def client_intent(own_text: str, subject: str) -> str | None:
+    """What the client decides in a reply: "complaint", "confirm", "accept" or None.
+
+    Whole words, case- and diacritics-insensitive, in the subject or the client's own text
+    (the caller passes text without quotes): REKLAMACJA, [REKLAMACJA] or COMPLAINT;
+    POTWIERDZAM or CONFIRM; AKCEPTUJĘ, AKCEPTUJE or ACCEPT. A word after a negation or a
+    request ("nie potwierdzam", "please confirm") or inside a question does not count.
+    A complaint wins over a confirmation, which wins over an acceptance.
+    """
+    found = _decision_words(subject) | _decision_words(own_text)
+    for intent, words in _INTENT_WORDS:
+        if found & words:
+            return intent
+    return None
+
+
+def _decision_words(text: str) -> set[str]:
+    words: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?\n])", fold(text)):
+        if sentence.rstrip().endswith("?"):
+            continue
+        tokens = re.findall(r"[a-z0-9']+", sentence)
+        words |= {t for i, t in enumerate(tokens) if i == 0 or tokens[i - 1] not in _NOT_A_DECISION}
+    return words
