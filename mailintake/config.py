@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
+from typing import Any, NoReturn
 
 from dotenv import dotenv_values
 
@@ -197,7 +198,7 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
 
-    def fail(self, name: str, problem: str):
+    def fail(self, name: str, problem: str) -> NoReturn:
         raise ConfigError(f"MAILINTAKE_{name}: {problem}")
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -309,7 +310,7 @@ def load_clients(path: Path) -> Clients:
     return Clients(by_domain=by_domain, default=default)
 
 
-def _plan(name: str, spec: Mapping, path: Path) -> SlaPlan:
+def _plan(name: str, spec: Mapping[str, Any], path: Path) -> SlaPlan:
     try:
         return SlaPlan(
             name=name,
@@ -320,7 +321,7 @@ def _plan(name: str, spec: Mapping, path: Path) -> SlaPlan:
         raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: sla.{name}: {exc}") from exc
 
 
-def _client(name: str, spec: Mapping, plans: Mapping[str, SlaPlan], path: Path) -> Client:
+def _client(name: str, spec: Mapping[str, Any], plans: Mapping[str, SlaPlan], path: Path) -> Client:
     plan_name = spec.get("sla", "standard")
     if plan_name not in plans:
         raise ConfigError(

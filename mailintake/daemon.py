@@ -20,10 +20,11 @@ import sqlalchemy as sa
 import structlog
 
 from mailintake.adapters import leader
-from mailintake.adapters.inbox import Inbox
+from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
 from mailintake.errors import TransientError
 from mailintake.services import alerts, intake, outbox, sweeps
+from mailintake.services.outcome import Outcome
 
 log = structlog.get_logger()
 
@@ -95,7 +96,7 @@ def take_in(
     return result
 
 
-def _handle_item(app: App, item) -> intake.Outcome:
+def _handle_item(app: App, item: InboxItem) -> Outcome:
     if item.raw is None:
         return intake.quarantine_unread(app, item.size, item.ref, item.received_at)
     try:
@@ -225,7 +226,8 @@ class Loop:
         """Read the mailbox while holding its lock; True when this instance reads."""
         reading = self.lock.acquire()
         if not reading:
-            self.inbox = _close(self.inbox)  # lost the lock: the new holder reads from now on
+            _close(self.inbox)  # lost the lock: the new holder reads from now on
+            self.inbox = None
         elif self.inbox is None:
             self.inbox = self.app.open_inbox()
         return reading
@@ -254,7 +256,8 @@ class Loop:
         )
         if self.monitor is not None:
             self.monitor.fault(_fault_kind(exc))
-        self.inbox = _close(self.inbox)
+        _close(self.inbox)
+        self.inbox = None
         # A failing OAuth2 refresh or login mails staff once per episode.
         self.guard("oauth2_alert", lambda: alerts.alert_if_failing(self.app))
         _sleep(self.stop, delay, self.tick)
@@ -308,7 +311,6 @@ def _close(inbox: Inbox | None) -> None:
             inbox.close()
         except Exception:  # closing a broken connection may fail; it is gone either way
             log.debug("inbox.close_failed")
-    return None
 
 
 def _safe_url(url: str) -> str:

@@ -76,7 +76,7 @@ def _dsn_text_blocks(text: str) -> Iterator[Message]:
 def _raw_dsn_blocks(message: Message | None) -> Iterator[Message]:
     for part in message.walk() if message else ():
         if part.get_content_type() == "message/delivery-status" and part.is_multipart():
-            yield from part.get_payload()
+            yield from _subparts(part)
 
 
 def _dsn_recipients(blocks: Iterable[Message]) -> list[_Recipient]:
@@ -139,8 +139,8 @@ def _heuristic_failures(
         temporary, permanent = _flufl_failures(message)
         if permanent or temporary:
             found = permanent or temporary
-            failed = sorted(a.decode("ascii", errors="replace").lower() for a in found)
-            return tuple(failed), bool(permanent)
+            failed = tuple(sorted(a.decode("ascii", errors="replace").lower() for a in found))
+            return failed, bool(permanent)
     header = mail.header("x-failed-recipients") or ""
     failed = tuple(a.strip().lower() for a in header.split(",") if "@" in a)
     return failed, (True if failed else None)
@@ -185,10 +185,16 @@ def _raw_returned_headers(message: Message | None) -> Iterator[Message]:
     for part in message.walk() if message else ():
         content_type = part.get_content_type()
         if content_type == "message/rfc822" and part.is_multipart():
-            yield part.get_payload(0)
+            yield _subparts(part)[0]
         elif content_type in _RETURNED_TYPES[1:]:
-            payload = part.get_payload(decode=True) or b""
-            yield BytesHeaderParser(policy=compat32).parsebytes(payload.lstrip())
+            payload = part.get_payload(decode=True)  # bytes for a leaf part, else None
+            data = payload if isinstance(payload, bytes) else b""
+            yield BytesHeaderParser(policy=compat32).parsebytes(data.lstrip())
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts of a multipart `part`: the parser makes every one a `Message`."""
+    return [sub for sub in part.get_payload() if isinstance(sub, Message)]
 
 
 def _bare_id(value: object) -> str | None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, naive UTC in the column (SPEC section 4)."""
 
     impl = sa.DateTime
@@ -70,14 +70,14 @@ class Ticket(SQLModel, table=True):
     awaiting_since: datetime | None = _when()
     question_reminded_at: datetime | None = _when()
     suspended: bool = False
-    sla_paused: list = _json(list)
+    sla_paused: list[list[str | None]] = _json(list)  # [start_iso, end_iso | null] pairs
     eta: date | None = None
     release_date: date | None = None
     eta_accepted: bool = False
     flagged: bool = False
     flag_reason: str | None = Field(default=None, max_length=500)
-    fields: dict = _json(dict)
-    linked: list = _json(list)
+    fields: dict[str, Any] = _json(dict)  # code → value, as `domain.fields.merge` builds it
+    linked: list[str] = _json(list)  # ticket keys
     survey_rating: int | None = None
     survey_comment: str | None = None
     survey_thanked: bool = False
@@ -131,7 +131,7 @@ class OutboxRow(SQLModel, table=True):
     message_row_id: int | None = Field(default=None, foreign_key="message.id")
     message_id: str = Field(max_length=998)
     sender: str = Field(max_length=320)
-    recipients: list = _json(list)
+    recipients: list[str] = _json(list)
     # The first recipient, lower-case: what the per-sender cap on automatic mail counts by.
     to_addr: str = Field(default="", max_length=320)
     raw: bytes = Field(sa_type=sa.LargeBinary)
@@ -203,6 +203,27 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
             raise
 
 
+# -- stored rows -----------------------------------------------------------
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def id_of(row: _Row) -> int:
+    """The id of a row the session has flushed; a row never flushed has none yet."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never flushed")
+    return row.id
+
+
+def key_of(ticket: Ticket) -> str:
+    """The key (`LOG-000123`) of a ticket: given on the flush that creates it."""
+    if ticket.key is None:
+        raise ValueError("ticket has no key: it was never flushed")
+    return ticket.key
+
+
 # -- queries ---------------------------------------------------------------
 
 
@@ -215,7 +236,7 @@ def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Tic
     for mid in message_ids:
         row = session.exec(
             select(MessageRow).where(
-                MessageRow.message_id == mid, MessageRow.ticket_id.is_not(None)
+                MessageRow.message_id == mid, col(MessageRow.ticket_id).is_not(None)
             )
         ).first()
         if row is not None:
@@ -232,22 +253,22 @@ def intake_by_message_id(session: Session, message_id: str) -> IntakeRow | None:
 
 
 def messages_of(session: Session, ticket_id: int) -> list[MessageRow]:
-    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(MessageRow.id)
-    return list(session.exec(query))
+    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id)
+    return list(session.exec(query.order_by(col(MessageRow.id))))
 
 
 def attachments_of(session: Session, ticket_id: int) -> list[AttachmentRow]:
     query = select(AttachmentRow).where(AttachmentRow.ticket_id == ticket_id)
-    return list(session.exec(query.order_by(AttachmentRow.id)))
+    return list(session.exec(query.order_by(col(AttachmentRow.id))))
 
 
 def history_of(session: Session, ticket_id: int) -> list[HistoryRow]:
-    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id).order_by(HistoryRow.id)
-    return list(session.exec(query))
+    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id)
+    return list(session.exec(query.order_by(col(HistoryRow.id))))
 
 
 def tickets(session: Session, status: str | None = None) -> list[Ticket]:
-    query = select(Ticket).order_by(Ticket.id)
+    query = select(Ticket).order_by(col(Ticket.id))
     if status:
         query = query.where(Ticket.status == status)
     return list(session.exec(query))
@@ -256,15 +277,15 @@ def tickets(session: Session, status: str | None = None) -> list[Ticket]:
 def automatic_mail_count(session: Session, recipient: str, since: datetime) -> int:
     """Automatic mails queued for `recipient` since `since` (the per-sender cap, SPEC §5)."""
     query = (
-        sa.select(sa.func.count())
+        select(sa.func.count())
         .select_from(OutboxRow)
         .where(
-            OutboxRow.to_addr == recipient.lower(),
-            OutboxRow.automatic,
-            OutboxRow.created_at >= since,
+            col(OutboxRow.to_addr) == recipient.lower(),
+            col(OutboxRow.automatic),
+            col(OutboxRow.created_at) >= since,
         )
     )
-    return session.execute(query).scalar_one()
+    return session.exec(query).one()
 
 
 def thread_ids(
@@ -276,15 +297,15 @@ def thread_ids(
     never had it, so threading our answers on it would break their thread.
     """
     query = (
-        sa.select(MessageRow.message_id, MessageRow.direction, MessageRow.from_addr,
-                  MessageRow.to_addrs)
-        .where(MessageRow.ticket_id == ticket_id, MessageRow.message_id.is_not(None))
-        .order_by(MessageRow.id)
+        select(col(MessageRow.message_id), col(MessageRow.direction),
+               col(MessageRow.from_addr), col(MessageRow.to_addrs))
+        .where(col(MessageRow.ticket_id) == ticket_id, col(MessageRow.message_id).is_not(None))
+        .order_by(col(MessageRow.id))
     )  # fmt: skip
-    ids = []
-    for message_id, direction, sender, to in session.execute(query):
+    ids: list[str] = []
+    for message_id, direction, sender, to in session.exec(query):
         recipients = {a.strip().lower() for a in to.split(",") if a.strip()}
         internal_mail = sender in internal if direction == "in" else recipients <= internal
-        if not internal_mail:
+        if not internal_mail and message_id is not None:  # never None: the query says so
             ids.append(message_id)
     return ids

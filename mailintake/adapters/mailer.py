@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import structlog
@@ -225,7 +225,7 @@ class SmtpMailer:
             self._refused(refused, delivered=True)
         log.info("mailer.sent", server=str(self), recipients=len(recipients), size=len(raw))
 
-    def _rejected(self, exc: smtplib.SMTPResponseException) -> None:
+    def _rejected(self, exc: smtplib.SMTPResponseException) -> NoReturn:
         text = (
             exc.smtp_error.decode(errors="replace")
             if isinstance(exc.smtp_error, bytes)
@@ -236,7 +236,7 @@ class SmtpMailer:
             raise PermanentSendError(reason) from exc
         raise TransientError(reason) from exc
 
-    def _refused(self, refused: dict[str, tuple[int, bytes]], *, delivered: bool) -> None:
+    def _refused(self, refused: dict[str, tuple[int, bytes]], *, delivered: bool) -> NoReturn:
         codes = ", ".join(f"{rcpt}: {code}" for rcpt, (code, _) in refused.items())
         log.warning("mailer.refused", server=str(self), refused=codes, delivered=delivered)
         if delivered:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import sqlalchemy as sa
 import structlog
@@ -24,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
+from sqlmodel import col
 
 from mailintake.adapters import db
 from mailintake.errors import ConfigError
@@ -43,12 +45,14 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             with self.engine.connect() as conn:
+                status_column = col(db.Ticket.status)
                 by_status = conn.execute(
-                    sa.select(db.Ticket.status, sa.func.count()).group_by(db.Ticket.status)
+                    sa.select(status_column, sa.func.count()).group_by(status_column)
                 ).all()
-                pending = db.OutboxRow.status == "pending"
+                pending = col(db.OutboxRow.status) == "pending"
+                oldest_created = sa.func.min(col(db.OutboxRow.created_at))
                 depth, oldest = conn.execute(
-                    sa.select(sa.func.count(), sa.func.min(db.OutboxRow.created_at)).where(pending)
+                    sa.select(sa.func.count(), oldest_created).where(pending)
                 ).one()
         except sa.exc.SQLAlchemyError as exc:
             self.on_error.labels(kind="metrics_database").inc()
@@ -131,10 +135,10 @@ class Metrics:
             return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals"
         return self._problem() if self._problem is not None else None
 
-    def wsgi_app(self):
-        metrics_app = make_wsgi_app(self.registry)
+    def wsgi_app(self) -> WSGIApplication:
+        metrics_app: WSGIApplication = make_wsgi_app(self.registry)
 
-        def app(environ: dict, start_response) -> Iterable[bytes]:
+        def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":
                 problem = self.health_problem()
                 start_response(
@@ -154,9 +158,10 @@ class Metrics:
             host, port, self.wsgi_app(), server_class, handler_class=_QuietHandler
         )
         threading.Thread(target=self._server.serve_forever, daemon=True, name="metrics").start()
-        bound = self._server.server_address
-        log.info("metrics.listening", address=f"{bound[0]}:{bound[1]}")
-        return bound[0], bound[1]
+        bound_host, bound_port = self._server.server_address[:2]
+        assert isinstance(bound_host, str), "an IP socket's address names its host as text"
+        log.info("metrics.listening", address=f"{bound_host}:{bound_port}")
+        return bound_host, bound_port
 
     def close(self) -> None:
         if self._server is not None:

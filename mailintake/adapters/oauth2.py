@@ -28,6 +28,8 @@ import structlog
 from mailintake.errors import TransientError
 
 if TYPE_CHECKING:
+    import msal
+
     from mailintake.config import Settings
 
 log = structlog.get_logger()
@@ -234,10 +236,25 @@ class TokenEndpointProvider(CachingTokenProvider):
 class GoogleRefreshToken(TokenEndpointProvider):
     """Google's token endpoint with the refresh token of the mailbox's user."""
 
-    def __init__(self, client_id: str, client_secret: str, refresh_token: str, **kwargs) -> None:
-        kwargs.setdefault("provider", "google")
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        timeout: float = 30.0,
+        margin: float = EXPIRY_MARGIN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(
-            GOOGLE_TOKEN_URL, client_id, client_secret, refresh_token=refresh_token, **kwargs
+            GOOGLE_TOKEN_URL,
+            client_id,
+            client_secret,
+            refresh_token=refresh_token,
+            provider="google",
+            timeout=timeout,
+            margin=margin,
+            clock=clock,
         )
 
 
@@ -246,11 +263,19 @@ class MicrosoftClientCredentials(CachingTokenProvider):
 
     provider = "microsoft"
 
-    def __init__(self, tenant: str, client_id: str, client_secret: str, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        tenant: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        margin: float = EXPIRY_MARGIN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(margin=margin, clock=clock)
         self.authority = MICROSOFT_AUTHORITY.format(tenant=tenant)
         self._client_id, self._client_secret = client_id, client_secret
-        self._app = None
+        self._app: msal.ConfidentialClientApplication | None = None
 
     def invalidate(self) -> None:
         super().invalidate()
@@ -260,13 +285,14 @@ class MicrosoftClientCredentials(CachingTokenProvider):
         import msal  # imported late: only Microsoft setups pay for it
 
         try:
-            if self._app is None:
-                self._app = msal.ConfidentialClientApplication(
+            app = self._app
+            if app is None:
+                app = self._app = msal.ConfidentialClientApplication(
                     self._client_id,
                     authority=self.authority,
                     client_credential=self._client_secret,
                 )
-            result = self._app.acquire_token_for_client(scopes=MICROSOFT_SCOPES)
+            result = app.acquire_token_for_client(scopes=MICROSOFT_SCOPES)
         except Exception as exc:  # msal raises ValueError and requests' errors for a bad tenant
             self._app = None
             raise TransientError(f"{self.authority} unreachable: {exc}") from None

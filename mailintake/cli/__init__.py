@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from mailintake import log as logsetup
 from mailintake.cli import check, jobs, quarantine, reports, run, schema, tickets
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line
-from mailintake.config import load_settings
+from mailintake.config import Settings, load_settings
 from mailintake.errors import ConfigError, MailintakeError, TransientError
 
 GROUPS = (run, jobs, tickets, schema, reports, quarantine, check)
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.env_file)
         daemon_mode = args.command == "run"
         logsetup.configure(settings.log_format, stream=sys.stdout if daemon_mode else sys.stderr)
-        return args.func(args, settings)
+        command: Callable[[argparse.Namespace, Settings], int] = args.func
+        return command(args, settings)
     except ConfigError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from mailintake.errors import ConfigError, MailintakeError
 Probe = Callable[[Settings, TokenProvider | None], str]
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser(
         "check", help="validate configuration, connect to mailbox, SMTP and database"
     ).set_defaults(func=cmd_check)

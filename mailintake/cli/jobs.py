@@ -22,7 +22,7 @@ from mailintake.services import intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ingest", help="process raw messages from files or stdin")
     p.add_argument("files", nargs="*", metavar="FILE", help="message files; - or none: stdin")
     p.add_argument("--json", action="store_true", help="one JSON line per message")

@@ -15,7 +15,7 @@ from mailintake.errors import MailintakeError
 from mailintake.services import outbox, quarantine
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("quarantine", help="what could not be handled").add_subparsers(
         dest="quarantine_command", required=True
     )

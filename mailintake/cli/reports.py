@@ -13,7 +13,7 @@ from mailintake.config import Settings
 from mailintake.services import reports
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("report", help="the R-1, R-2 and R-3 queues")
     p.add_argument("which", choices=("r1", "r2", "r3"))
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")

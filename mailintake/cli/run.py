@@ -27,7 +27,7 @@ from mailintake.errors import ConfigError, TransientError
 log = structlog.get_logger()
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="the daemon: intake, outbox, deadline sweeps, digest")
     p.add_argument("--once", action="store_true", help="one full pass, then exit")
     p.set_defaults(func=cmd_run)

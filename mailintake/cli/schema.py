@@ -12,7 +12,7 @@ from mailintake.adapters import db, migrate
 from mailintake.config import Settings
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True
     )

@@ -20,7 +20,7 @@ SHOWN = ("key", "status", "client_email", "client_name", "subject", "created_at"
          "close_reason")  # fmt: skip
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tickets = sub.add_parser("tickets", help="list and show tickets").add_subparsers(
         dest="tickets_command", required=True
     )

@@ -111,10 +111,11 @@ def _verify_authres(
     ours = [h for h in parsed if h is not None and h.authserv_id == authserv_id]
     if not ours:
         return Verdict(False, f"no Authentication-Results from {authserv_id}")
-    if parsed[0] is not ours[0]:
-        top = parsed[0].authserv_id if parsed[0] is not None else "an unreadable header"
+    top = parsed[0]
+    if top is None or top.authserv_id != authserv_id:  # the topmost header must be ours
+        named = top.authserv_id if top is not None else "an unreadable header"
         return Verdict(
-            False, f"Authentication-Results from {authserv_id} is not topmost (top: {top})"
+            False, f"Authentication-Results from {authserv_id} is not topmost (top: {named})"
         )
     domain = _domain(parseaddr(from_addr)[1])
     if not domain:

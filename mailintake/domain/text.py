@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """`str.translate` table filled on first sight of each character."""
 
     def __missing__(self, code: int) -> str:

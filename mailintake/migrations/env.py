@@ -5,6 +5,7 @@ The URL comes from `config.attributes["connection"]` or the main option
 """
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import mailintake.adapters.db  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -20,13 +21,16 @@ def run_migrations_online() -> None:
         return
     from mailintake.adapters.db import make_engine
 
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no database: set sqlalchemy.url or the connection attribute")
+    engine = make_engine(url)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -9,6 +9,8 @@ commit, send mail (the outbox does) or find the ticket by itself (`threads`).
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import Session
 
 from mailintake.adapters import db
@@ -47,8 +49,8 @@ def open_ticket(
         now=msg.received_at,
     )
     if linked_to is not None:
-        t.add_link(ticket, linked_to.key)
-        t.add_link(linked_to, ticket.key)
+        t.add_link(ticket, db.key_of(linked_to))
+        t.add_link(linked_to, db.key_of(ticket))
     t.store_inbound(session, app, ticket, msg, kind="client")
     found = fields.extract(mail.text, mail.own_text, mail.attachments, first_message=True)
     ticket.fields = fields.merge({}, found)
@@ -63,7 +65,7 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     if ticket.awaiting_client:
         _answered_question(session, ticket, msg)
     if ticket.eta is not None and not ticket.eta_accepted and _intent(mail) == "accept":
-        _accepted_eta(session, ticket, msg)
+        _accepted_eta(session, ticket, ticket.eta, msg)
     found = fields.extract(
         mail.text, mail.own_text, mail.attachments, our_lines=t.our_lines(session, ticket)
     )
@@ -79,10 +81,10 @@ def _intent(mail: ParsedMail) -> str | None:
     return intents.client_intent(mail.own_text, mail.subject)
 
 
-def _accepted_eta(session: Session, ticket: db.Ticket, msg: Incoming) -> None:
-    """The client accepts an ETA past the SLA target (SPEC section 4); recorded once."""
+def _accepted_eta(session: Session, ticket: db.Ticket, eta: date, msg: Incoming) -> None:
+    """The client accepts the ticket's ETA past the SLA target (SPEC section 4); recorded once."""
     ticket.eta_accepted = True
-    reason = f"client accepted the ETA {ticket.eta.isoformat()}"
+    reason = f"client accepted the ETA {eta.isoformat()}"
     t.add_history(session, ticket, ticket.status, ticket.status, by=msg.mail.from_addr or "",
                   reason=reason, now=msg.now)  # fmt: skip
 

@@ -65,7 +65,9 @@ def record_attempt(ticket: db.Ticket, now: datetime) -> None:
     """Each request for data is an attempt; the incomplete-close moves with it (SPEC section 4)."""
     ticket.attempts += 1
     ticket.last_attempt_at = now
-    ticket.close_after = deadlines.close_after(ticket.completion_due, now)
+    due = ticket.completion_due
+    assert due is not None, "create_ticket gives every ticket its completion deadline"
+    ticket.close_after = deadlines.close_after(due, now)
 
 
 def auto_reply(
@@ -73,8 +75,8 @@ def auto_reply(
 ) -> bool:
     """Answer the client unless RFC 3834 or the per-sender cap forbids it (SPEC section 5)."""
     to = msg.mail.from_addr or ticket.client_email
-    if not msg.classification.may_autoreply:
-        log.info("mail.suppressed", ticket=ticket.key, to=to, reasons=msg.classification.reasons)
+    if not msg.classified.may_autoreply:
+        log.info("mail.suppressed", ticket=ticket.key, to=to, reasons=msg.classified.reasons)
         return False
     if not may_mail(session, app, to, ticket, msg.now):
         return False

@@ -18,13 +18,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
 from mailintake.domain import mailrules
-from mailintake.domain.mailrules import Kind
+from mailintake.domain.mailrules import Bounce, Kind
 from mailintake.services import clientmail, notices, staff, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
@@ -164,41 +164,52 @@ def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
     ticket = threads.ticket_of_thread(session, app, msg.mail.thread_ids)
     if ticket is None:
         ticket = threads.ticket_from_subject(session, app, msg.mail.subject)
-    kind = msg.classification.kind.value.lower()
+    kind = msg.classified.kind.value.lower()
     if ticket is None:
         t.store_inbound(session, app, None, msg, kind=kind)
-        return Outcome("ignored", None, msg.mail.message_id, ", ".join(msg.classification.reasons))
+        return Outcome("ignored", None, msg.mail.message_id, ", ".join(msg.classified.reasons))
     t.store_inbound(session, app, ticket, msg, kind=kind)
-    return Outcome("note", ticket.key, msg.mail.message_id, ", ".join(msg.classification.reasons))
+    return Outcome("note", ticket.key, msg.mail.message_id, ", ".join(msg.classified.reasons))
 
 
 def handle_bounce(session: Session, app: App, msg: Incoming) -> Outcome:
     """A delivery-status report marks our message failed and flags its ticket (SPEC section 5)."""
     bounce = bounces.parse_bounce(msg.mail, msg.raw)
-    ticket = None
-    original = bounce.original_message_id if bounce else None
-    if original:
-        ticket = threads.ticket_of_thread(session, app, (original,))
-        for row in session.exec(
-            sa.select(db.OutboxRow).where(db.OutboxRow.message_id == original)
-        ).scalars():
-            row.status = "failed"
-            row.last_error = f"bounced: {bounce.diagnostic or ''}"[:500]
+    ticket = _mark_bounced(session, app, bounce) if bounce is not None else None
     t.store_inbound(session, app, ticket, msg, kind="bounce")
-    if ticket is not None:
-        ticket.flagged = True
-        failed = ", ".join(bounce.failed_recipients) if bounce else ""
-        ticket.flag_reason = f"mail to {failed or 'the client'} bounced"
-        notices.notify_staff(
-            session,
-            app,
-            ticket=ticket,
-            now=msg.now,
-            subject=f"[{ticket.key}] Niedoręczona wiadomość / bounce",
-            title="Nasza wiadomość do klienta nie została doręczona / our mail bounced.",
-            lines=[f"Adresy / addresses: {failed}", f"Diagnoza / diagnostic: {bounce.diagnostic}"],
-        )
+    if ticket is not None and bounce is not None:
+        _flag_bounced(session, app, ticket, bounce, msg.now)
     return Outcome("bounce", ticket.key if ticket else None, msg.mail.message_id)
+
+
+def _mark_bounced(session: Session, app: App, bounce: Bounce) -> db.Ticket | None:
+    """The ticket of the returned original, whose outbox rows become failed."""
+    original = bounce.original_message_id
+    if not original:
+        return None
+    ticket = threads.ticket_of_thread(session, app, (original,))
+    for row in session.exec(select(db.OutboxRow).where(db.OutboxRow.message_id == original)):
+        row.status = "failed"
+        row.last_error = f"bounced: {bounce.diagnostic or ''}"[:500]
+    return ticket
+
+
+def _flag_bounced(
+    session: Session, app: App, ticket: db.Ticket, bounce: Bounce, now: datetime
+) -> None:
+    """The ticket is flagged and staff are told which addresses bounced and why."""
+    ticket.flagged = True
+    failed = ", ".join(bounce.failed_recipients)
+    ticket.flag_reason = f"mail to {failed or 'the client'} bounced"
+    notices.notify_staff(
+        session,
+        app,
+        ticket=ticket,
+        now=now,
+        subject=f"[{ticket.key}] Niedoręczona wiadomość / bounce",
+        title="Nasza wiadomość do klienta nie została doręczona / our mail bounced.",
+        lines=[f"Adresy / addresses: {failed}", f"Diagnoza / diagnostic: {bounce.diagnostic}"],
+    )
 
 
 def handle_loop(session: Session, app: App, msg: Incoming) -> Outcome:

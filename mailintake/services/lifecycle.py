@@ -9,6 +9,7 @@ caller's transaction; must not commit or send (the outbox sends).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from urllib.parse import quote
 
@@ -62,25 +63,24 @@ def close(
     ticket.close_reason = reason
     ticket.closed_at = now
     ticket.auto_close_at = None
-    common = {"ticket": ticket, "to": [ticket.client_email], "now": now, "lang": ticket.language,
-              "auto_submitted": "auto-generated"}  # fmt: skip
+    mail_client = functools.partial(
+        notices.queue_mail, session, app, ticket=ticket, to=[ticket.client_email], now=now,
+        lang=ticket.language, auto_submitted="auto-generated",
+    )  # fmt: skip
     if reason == CloseReason.RESOLVED:
-        notices.queue_mail(session, app, template="survey", kind="survey", **common,
-                           links=survey_links(app, ticket))  # fmt: skip
+        mail_client(template="survey", kind="survey", links=survey_links(app, ticket))
     elif reason == CloseReason.INCOMPLETE:
         missing = t.field_labels(fields.missing(ticket.fields), ticket.language)
-        notices.queue_mail(session, app, template="closed_incomplete", kind="closed", **common,
-                           missing=missing)  # fmt: skip
+        mail_client(template="closed_incomplete", kind="closed", missing=missing)
     else:
-        notices.queue_mail(session, app, template="status_changed", kind="status", **common,
-                           old_status=old, new_status=Status.ZAMKNIETY, staff_text=text,
-                           eta=None, release_date=None, resolution=None, ask_accept=False,
-                           auto_close_at="")  # fmt: skip
+        mail_client(template="status_changed", kind="status", old_status=old,
+                    new_status=Status.ZAMKNIETY, staff_text=text, eta=None, release_date=None,
+                    resolution=None, ask_accept=False, auto_close_at="")  # fmt: skip
 
 
-def survey_links(app: App, ticket: db.Ticket) -> list[dict]:
+def survey_links(app: App, ticket: db.Ticket) -> list[dict[str, int | str]]:
     """mailto: links that answer the survey with one click (SPEC section 7)."""
-    links = []
+    links: list[dict[str, int | str]] = []
     for rating in range(1, 6):
         subject = quote(f"[{ticket.key}] Ocena {rating}")
         links.append(
@@ -102,9 +102,10 @@ def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     ticket.survey_comment = comment or ticket.survey_comment
     t.add_history(session, ticket, ticket.status, ticket.status, by=msg.mail.from_addr or "",
                   reason=f"survey rating {rating}", now=msg.now)  # fmt: skip
-    if not ticket.survey_thanked and msg.classification.may_autoreply:
+    sender = msg.mail.from_addr  # set whenever may_autoreply is (domain.mailrules)
+    if not ticket.survey_thanked and msg.classified.may_autoreply and sender:
         ticket.survey_thanked = True
-        notices.queue_mail(session, app, ticket=ticket, to=[msg.mail.from_addr],
+        notices.queue_mail(session, app, ticket=ticket, to=[sender],
                            template="survey_thanks", kind="survey_thanks", now=msg.now,
                            lang=ticket.language, rating=rating)  # fmt: skip
     return Outcome("survey", ticket.key, msg.mail.message_id)

@@ -83,8 +83,10 @@ def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
 
 def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
     """The template's subject line, else the ticket's own: `[LOG-000123] subject`."""
-    assert rendered.subject or ticket is not None, "a notice without a ticket needs a subject"
-    return rendered.subject or f"[{ticket.key}] {ticket.subject}"
+    if rendered.subject:
+        return rendered.subject
+    assert ticket is not None, "a notice without a ticket needs a subject"
+    return f"[{ticket.key}] {ticket.subject}"
 
 
 def _thread_for(
@@ -101,7 +103,7 @@ def thread_of(
     session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
 ) -> tuple[str | None, tuple[str, ...]]:
     """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
-    ids = db.thread_ids(session, ticket.id, internal)
+    ids = db.thread_ids(session, db.id_of(ticket), internal)
     return (ids[-1] if ids else None), tuple(ids)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from mailintake.adapters import db
 from mailintake.adapters.mailer import PermanentSendError
@@ -32,7 +32,7 @@ MAX_RETRY = timedelta(hours=1)
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … capped at an hour, with jitter so instances do not march in step."""
-    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    base: timedelta = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -52,8 +52,8 @@ def flush(app: App, *, now: datetime | None = None, limit: int | None = 500) -> 
 
 def pending_count(app: App) -> int:
     with db.transaction(app.engine) as session:
-        query = sa.select(sa.func.count()).select_from(db.OutboxRow)
-        return session.exec(query.where(db.OutboxRow.status == "pending")).one()[0]
+        query = select(sa.func.count()).select_from(db.OutboxRow)
+        return session.exec(query.where(db.OutboxRow.status == "pending")).one()
 
 
 def _send_one(app: App, now: datetime) -> str | None:
@@ -77,12 +77,12 @@ def _send_one(app: App, now: datetime) -> str | None:
         return _sent(row, ticket_key, now)
 
 
-def _claim(session, now: datetime) -> db.OutboxRow | None:
+def _claim(session: Session, now: datetime) -> db.OutboxRow | None:
     """The oldest due row, locked; rows another instance holds are skipped, not waited for."""
     query = (
         select(db.OutboxRow)
-        .where(db.OutboxRow.status == "pending", db.OutboxRow.next_attempt_at <= now)
-        .order_by(db.OutboxRow.id)
+        .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
+        .order_by(col(db.OutboxRow.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -104,7 +104,7 @@ def _sent(row: db.OutboxRow, ticket_key: str | None, now: datetime) -> str:
 
 
 def _retry(
-    app: App, session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
+    app: App, session: Session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
 ) -> str:
     row.attempts += 1
     row.last_error = error[:1000]
@@ -122,7 +122,7 @@ def _retry(
 
 
 def _failed(
-    app: App, session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
+    app: App, session: Session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
 ) -> str:
     row.status = "failed"
     row.last_error = error[:1000]
@@ -136,7 +136,12 @@ def _failed(
 
 
 def _alert_staff(
-    app: App, session, row: db.OutboxRow, ticket: db.Ticket | None, error: str, now: datetime
+    app: App,
+    session: Session,
+    row: db.OutboxRow,
+    ticket: db.Ticket | None,
+    error: str,
+    now: datetime,
 ) -> None:
     """Tell staff a mail was not delivered; never about a failed mail to staff (no alert loop)."""
     staff = {s.lower() for s in app.settings.staff}
@@ -158,7 +163,7 @@ def _alert_staff(
     )
 
 
-def _ticket_key(session, row: db.OutboxRow) -> str | None:
+def _ticket_key(session: Session, row: db.OutboxRow) -> str | None:
     if row.ticket_id is None:
         return None
     ticket = session.get(db.Ticket, row.ticket_id)

@@ -42,3 +42,10 @@ class Incoming:
     received_at: datetime
     now: datetime
     classification: mailrules.Classification | None  # None until classified
+
+    @property
+    def classified(self) -> mailrules.Classification:
+        """The classification: every route gets the message after `intake` classified it."""
+        if self.classification is None:
+            raise ValueError("the message has not been classified yet")
+        return self.classification

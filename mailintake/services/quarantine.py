@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mailintake.adapters import db
 from mailintake.app import App
@@ -20,7 +20,7 @@ from mailintake.services.outcome import Outcome
 
 def list_held(app: App, *, include_done: bool = False) -> list[dict[str, Any]]:
     with db.transaction(app.engine) as session:
-        query = select(db.QuarantineRow).order_by(db.QuarantineRow.id)
+        query = select(db.QuarantineRow).order_by(col(db.QuarantineRow.id))
         if not include_done:
             query = query.where(db.QuarantineRow.status == "held")
         return [
@@ -55,5 +55,6 @@ def retry(app: App, quarantine_id: int) -> Outcome:
     )
     with db.transaction(app.engine) as session:
         row = session.get(db.QuarantineRow, quarantine_id)
+        assert row is not None, "quarantine rows are never deleted"
         row.status = "retried" if outcome.outcome == "quarantined" else "released"
     return outcome

@@ -48,8 +48,8 @@ HEADER_NAMES = {"od": "from", "wysłane": "date", "wysłano": "date", "data": "d
 
 def register_on_behalf(session: Session, app: App, msg: Incoming) -> Outcome:
     """[REJESTRUJ]: the forwarded client message becomes a ticket of its original sender."""
-    inner, rest = _forwarded(msg.mail)
-    _check_registrable(session, app, inner)
+    forwarded, rest = _forwarded(msg.mail)
+    inner = _registrable(session, app, forwarded)
     c = mailrules.classify(inner, support_address=app.settings.support_address,
                            staff=app.settings.staff)  # fmt: skip
     outcome = clientmail.open_ticket(
@@ -65,8 +65,8 @@ def register_on_behalf(session: Session, app: App, msg: Incoming) -> Outcome:
     return Outcome("created", ticket.key, msg.mail.message_id, "REJESTRUJ")
 
 
-def _check_registrable(session: Session, app: App, inner: ParsedMail | None) -> None:
-    """Refuses before any write: no forwarded message, not a client's, already a ticket."""
+def _registrable(session: Session, app: App, inner: ParsedMail | None) -> ParsedMail:
+    """The forwarded client message; refuses before any write: none, not a client's, a ticket."""
     settings = app.settings
     sender = inner.from_addr if inner else None
     if inner is None or not sender:
@@ -81,6 +81,7 @@ def _check_registrable(session: Session, app: App, inner: ParsedMail | None) -> 
     if known:
         raise Refusal(f"[REJESTRUJ]: ta wiadomość jest już zgłoszeniem {known.key} "
                       f"(this message is already ticket {known.key})")  # fmt: skip
+    return inner
 
 
 def _forwarded(mail: ParsedMail) -> tuple[ParsedMail | None, tuple[Attachment, ...]]:

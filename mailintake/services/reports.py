@@ -65,7 +65,7 @@ HOUR = timedelta(hours=1)
 
 def sla_of(session: Session, app: App, ticket: db.Ticket, now: datetime) -> sla.Sla:
     """The SLA of `ticket` as of `now` (`domain.sla`), from its stored times and history."""
-    history = db.history_of(session, ticket.id)
+    history = db.history_of(session, db.id_of(ticket))
     start = sla.sla_start(ticket.created_at, history)
     return sla.figures(
         start=start,

@@ -203,7 +203,7 @@ def _fix(job: Job, ticket: db.Ticket) -> Outcome:
 def _past_sla(job: Job, ticket: db.Ticket, eta: date) -> bool:
     """Is `eta` later than the day the SLA resolution target falls on (SPEC section 4)?"""
     plan = job.app.settings.clients.for_address(ticket.client_email).sla
-    start = sla.sla_start(ticket.created_at, db.history_of(job.session, ticket.id))
+    start = sla.sla_start(ticket.created_at, db.history_of(job.session, db.id_of(ticket)))
     due = deadlines.sla_due(
         start, plan.resolution_hours, job.app.calendar, sla.pauses(ticket.sla_paused)
     )

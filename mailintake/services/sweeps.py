@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mailintake.adapters import db
 from mailintake.app import App
@@ -64,18 +64,20 @@ def run_sweeps(app: App, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _tickets_with_something_due(app: App, now: datetime) -> list[tuple[int, str]]:
+def _tickets_with_something_due(app: App, now: datetime) -> list[tuple[int, str | None]]:
     """A read-only first look, so tickets with nothing due are never locked."""
     query = select(db.Ticket).where(
         sa.or_(
-            db.Ticket.status == Status.NOWY,
-            sa.and_(db.Ticket.status == Status.ROZWIAZANY, db.Ticket.auto_close_at <= now),
-            sa.and_(db.Ticket.awaiting_client, sa.not_(db.Ticket.suspended)),
+            col(db.Ticket.status) == Status.NOWY,
+            sa.and_(
+                col(db.Ticket.status) == Status.ROZWIAZANY, col(db.Ticket.auto_close_at) <= now
+            ),
+            sa.and_(col(db.Ticket.awaiting_client), sa.not_(col(db.Ticket.suspended))),
         )
     )
     with db.transaction(app.engine) as session:
-        found = session.exec(query.order_by(db.Ticket.id)).all()
-        return [(ticket.id, ticket.key) for ticket in found if _maybe_due(app, ticket, now)]
+        found = session.exec(query.order_by(col(db.Ticket.id))).all()
+        return [(db.id_of(ticket), ticket.key) for ticket in found if _maybe_due(app, ticket, now)]
 
 
 def _maybe_due(app: App, ticket: db.Ticket, now: datetime) -> bool:
@@ -119,8 +121,9 @@ def _completion_due(app: App, ticket: db.Ticket, now: datetime) -> str | None:
 
 def _auto_close_due(ticket: db.Ticket, now: datetime) -> str | None:
     """A ROZWIAZANY ticket closes itself at `auto_close_at` (72 h after resolution)."""
-    due = ticket.status == Status.ROZWIAZANY and ticket.auto_close_at is not None
-    return CLOSE_RESOLVED if due and ticket.auto_close_at <= now else None
+    closes = ticket.auto_close_at
+    due = ticket.status == Status.ROZWIAZANY and closes is not None and closes <= now
+    return CLOSE_RESOLVED if due else None
 
 
 def _question_due(app: App, ticket: db.Ticket, now: datetime) -> str | None:
@@ -189,7 +192,7 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
 
 def _last_question(session: Session, ticket: db.Ticket) -> str:
     """The text of our last question, without the footer, to quote in the reminder."""
-    asked = [m for m in db.messages_of(session, ticket.id) if m.kind == "question"]
+    asked = [m for m in db.messages_of(session, db.id_of(ticket)) if m.kind == "question"]
     return asked[-1].body_text.split("\n--\n")[0].strip() if asked else ""
 
 

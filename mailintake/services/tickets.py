@@ -53,7 +53,7 @@ def create_ticket(
     )
     session.add(ticket)
     session.flush()  # the key is the row's number
-    ticket.key = f"{app.settings.ticket_prefix}-{ticket.id:06d}"
+    ticket.key = f"{app.settings.ticket_prefix}-{db.id_of(ticket):06d}"
     add_history(session, ticket, None, Status.NOWY, by=client_email, reason="registered", now=now)
     return ticket
 
@@ -70,7 +70,7 @@ def add_history(
 ) -> None:
     session.add(
         db.HistoryRow(
-            ticket_id=ticket.id,
+            ticket_id=db.id_of(ticket),
             from_status=from_status,
             to_status=to_status,
             at=now,
@@ -148,7 +148,7 @@ def _keep_attachments(
         session.add(
             db.AttachmentRow(
                 ticket_id=row.ticket_id,
-                message_row_id=row.id,
+                message_row_id=db.id_of(row),
                 filename=attachment.filename,
                 size=attachment.size,
                 sha256=sha256,
@@ -161,7 +161,7 @@ def _keep_attachments(
 def our_lines(session: Session, ticket: db.Ticket) -> frozenset[str]:
     """Normalised lines of everything we sent on the ticket: quoted back, they are not answers."""
     lines: set[str] = set()
-    for row in db.messages_of(session, ticket.id):
+    for row in db.messages_of(session, db.id_of(ticket)):
         if row.direction == "out":
             lines.update(fields.normalize_line(line) for line in row.body_text.splitlines())
     lines.discard("")

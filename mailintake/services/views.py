@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import fields
@@ -52,7 +54,7 @@ def show_ticket(app: App, key: str) -> dict[str, Any] | None:
         return ticket_detail(session, ticket)
 
 
-def ticket_detail(session, ticket: db.Ticket) -> dict[str, Any]:
+def ticket_detail(session: Session, ticket: db.Ticket) -> dict[str, Any]:
     survey = (
         {"rating": ticket.survey_rating, "comment": ticket.survey_comment}
         if ticket.survey_rating is not None
@@ -82,9 +84,9 @@ def ticket_detail(session, ticket: db.Ticket) -> dict[str, Any]:
         "flag_reason": ticket.flag_reason,
         "survey": survey,
         "linked": list(ticket.linked or []),
-        "messages": [_message(m) for m in db.messages_of(session, ticket.id)],
-        "attachments": [_attachment(a) for a in db.attachments_of(session, ticket.id)],
-        "history": [_history(h) for h in db.history_of(session, ticket.id)],
+        "messages": [_message(m) for m in db.messages_of(session, db.id_of(ticket))],
+        "attachments": [_attachment(a) for a in db.attachments_of(session, db.id_of(ticket))],
+        "history": [_history(h) for h in db.history_of(session, db.id_of(ticket))],
     }
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import structlog
@@ -172,9 +172,10 @@ class ImapInbox:
                 raise TransientError(reason) from exc
         tokens.login_succeeded()
 
-    def _select(self, client: IMAPClient) -> dict[bytes, object]:
+    def _select(self, client: IMAPClient) -> dict[bytes, Any]:
+        """The SELECT response (imapclient is untyped): UIDVALIDITY and UIDNEXT come as ints."""
         try:
-            info = client.select_folder(self.account.folder)
+            info: dict[bytes, Any] = client.select_folder(self.account.folder)
         except IMAPClientError as exc:
             if isinstance(exc, IMAPClientAbortError):
                 raise

@@ -82,7 +82,7 @@ class Body:
         elif ctype.startswith("message/") and part.is_multipart():
             self._attach_report(part, ctype)
         elif part.is_multipart():
-            for sub in part.get_payload():
+            for sub in _subparts(part):
                 self.walk(sub, depth + 1)
         else:
             self._visit_leaf(part, ctype)
@@ -128,7 +128,7 @@ class Body:
 
     def _attach_message(self, part: Message) -> None:
         """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file."""
-        inner = part.get_payload(0)
+        inner = _subparts(part)[0]
         subject = ""
         try:
             subject = one_line(decode_words(unfold(str(inner.get("subject", "")))))
@@ -164,6 +164,11 @@ class Body:
             # Keep the original so nothing is lost when the stream is broken.
             self.defects.append(f"winmail.dat (TNEF) {problem}: kept as is")
             self.attachments.append(Attachment("winmail.dat", part.get_content_type(), data))
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts of a multipart `part`: the parser makes every one a `Message`."""
+    return [sub for sub in part.get_payload() if isinstance(sub, Message)]
 
 
 def _payload(part: Message, defects: list[str]) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from tnefparse import TNEF
+from tnefparse import TNEF, TNEFAttachment
 
 from mailintake.adapters.parse.charsets import decode_bytes
 from mailintake.adapters.parse.filenames import sanitize_filename
@@ -47,9 +47,9 @@ def tnef_contents(
     return found, body, problem
 
 
-def _tnef_name(att: object) -> str:
+def _tnef_name(att: TNEFAttachment) -> str:
     try:
-        name = att.long_filename()  # type: ignore[attr-defined]
+        name = att.long_filename()
     except Exception:  # noqa: BLE001
         name = ""
     if isinstance(name, bytes):
@@ -57,7 +57,7 @@ def _tnef_name(att: object) -> str:
     return str(name or "").strip("\x00").strip()
 
 
-def _tnef_attachment(att: object) -> Attachment:
+def _tnef_attachment(att: TNEFAttachment) -> Attachment:
     name = sanitize_filename(_tnef_name(att), fallback="attachment.dat")
     ctype = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
     data = getattr(att, "data", b"") or b""
