@@ -190,9 +190,7 @@ def test_a_broken_clients_file_on_sighup_keeps_the_daemon_running(tmp_path, dove
     assert "clients.toml" in failed["error"] and code == 0
 
 
-def test_logs_are_json_when_not_a_terminal_and_never_show_passwords(
-    tmp_path, dovecot, smtp_server
-):
+def test_logs_are_json_when_not_a_terminal_and_never_show_passwords(tmp_path, dovecot, smtp_server):
     """With the default `auto` format every line is JSON; neither password ever appears."""
     imap_secret, smtp_secret = "Imap-Pw-4f9c1e", "Smtp-Pw-77ab20"
     env = daemon_env(

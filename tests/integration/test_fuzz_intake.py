@@ -51,7 +51,9 @@ def _flip(raw: bytes, positions: list[int], value: int) -> bytes:
 
 
 def _duplicate_headers(raw: bytes, times: int) -> bytes:
-    head, sep, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+    head, sep, body = (
+        raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+    )
     lines = head.splitlines(keepends=True)
     return b"".join(lines * times) + sep + body
 
@@ -67,7 +69,9 @@ def _break_boundary(raw: bytes, junk: bytes) -> bytes:
 def damaged(draw) -> bytes:
     """One real message with one or two kinds of damage."""
     raw = draw(st.sampled_from(seeds()))
-    mutations = draw(st.lists(st.sampled_from(["flip", "cut", "dup", "boundary"]), min_size=1, max_size=2))
+    mutations = draw(
+        st.lists(st.sampled_from(["flip", "cut", "dup", "boundary"]), min_size=1, max_size=2)
+    )
     for kind in mutations:
         if kind == "flip":
             positions = draw(st.lists(st.integers(0, 1 << 20), min_size=1, max_size=20))

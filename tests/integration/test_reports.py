@@ -280,4 +280,4 @@ def test_digest_carries_the_three_reports_as_text_and_html(app):
         assert title in text
     assert "LOG-000002" in text and "2026-11-30 13:00" in text
     assert html.count("<table") == 3
-    assert "<td style=\"border: 1px solid #aaa; padding: 2px 6px;\">LOG-000005</td>" in html
+    assert '<td style="border: 1px solid #aaa; padding: 2px 6px;">LOG-000005</td>' in html

@@ -186,7 +186,9 @@ def test_winmail_dat_is_unpacked_into_its_real_attachments(desk):
     require_corpus()
     tnef = (CORPUS / "tnefparse" / "tests" / "examples" / "two-files.tnef").read_bytes()
     desk.deliver(
-        client_mail(body=INCOMPLETE_BODY, attachments=[("winmail.dat", "application/ms-tnef", tnef)])
+        client_mail(
+            body=INCOMPLETE_BODY, attachments=[("winmail.dat", "application/ms-tnef", tnef)]
+        )
     )
     assert desk.run_once().outcomes == {"created": 1}
     names = [a.filename for a in _stored_attachments(desk)]
@@ -212,7 +214,13 @@ def test_attached_mail_inline_image_and_signature_logo_are_kept_but_only_screens
 
 @pytest.mark.parametrize(
     "hostile",
-    ["../../etc/passwd", "..\\..\\boot.ini", "a\x00b.txt", "esc\x1b[31mred\tbell\x07.log", "x" * 1000 + ".pdf"],
+    [
+        "../../etc/passwd",
+        "..\\..\\boot.ini",
+        "a\x00b.txt",
+        "esc\x1b[31mred\tbell\x07.log",
+        "x" * 1000 + ".pdf",
+    ],
 )
 def test_hostile_attachment_names_are_stored_safely(desk, hostile):
     """Path parts, NUL, control characters and 1,000-character names become safe, bounded names."""
@@ -258,7 +266,11 @@ def test_oversize_mail_is_quarantined_unread_and_staff_alerted(tmp_path, dovecot
             inbox.close()
         assert [item.raw is None for item in items] == [True, False]
         assert desk.run_once().outcomes == {"quarantined": 1, "created": 1}
-        assert (desk.folder("INBOX"), desk.folder("Quarantine"), desk.folder("Processed")) == (0, 1, 1)
+        assert (desk.folder("INBOX"), desk.folder("Quarantine"), desk.folder("Processed")) == (
+            0,
+            1,
+            1,
+        )
         [held] = desk.rows(db.QuarantineRow)
         assert held.size > 10_000 and "not read" in held.reason
         assert any("quarantined" in m["Subject"] for m in desk.to(STAFF))
@@ -266,9 +278,7 @@ def test_oversize_mail_is_quarantined_unread_and_staff_alerted(tmp_path, dovecot
         desk.app.close()
 
 
-def test_unparseable_and_crashing_messages_are_quarantined_and_the_batch_goes_on(
-    desk, monkeypatch
-):
+def test_unparseable_and_crashing_messages_are_quarantined_and_the_batch_goes_on(desk, monkeypatch):
     """A parser failure and a persistent fault each go to Quarantine with the raw kept."""
     from mailintake.services import intake
 
@@ -423,7 +433,9 @@ def test_quarantine_list_and_retry_after_raising_the_limit(tmp_path):
 
     state = tmp_path / "state"
     small = {"MAILINTAKE_MAX_MESSAGE_MB": "0.01"}
-    big = client_mail(body=INCOMPLETE_BODY, attachments=[("a.zip", "application/zip", b"z" * 30_000)])
+    big = client_mail(
+        body=INCOMPLETE_BODY, attachments=[("a.zip", "application/zip", b"z" * 30_000)]
+    )
     out = cli(state, "ingest", "--json", "-", stdin=big, env=small, check=False)
     assert json.loads(out.stdout)["outcome"] == "quarantined"
     [held] = json.loads(cli(state, "quarantine", "list", "--json").stdout)
