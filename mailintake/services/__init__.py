@@ -5,6 +5,6 @@ Owns: one module per use case (`intake`, `clientmail`, `staff`,
 `quarantine`, `alerts`) and the steps they share (`threads`, `completion`,
 `notices`, `tickets`); each public entry runs one transaction. Services get
 an `App` (`mailintake.app`) and must not import `bootstrap`, `cli` or
-`daemon`, build adapters, or talk to the mailbox (the daemon does) or the
+`daemon` (`lint-imports` checks), build adapters, or talk to the mailbox (the daemon does) or the
 mail server (only `outbox` does).
 """
