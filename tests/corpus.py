@@ -1,8 +1,18 @@
-"""Access to the shared real-world mail corpus (`../shared/corpus`) for tests.
+"""The conformance corpus: where it is, and reading it (MANIFEST kinds, expectations).
 
-Owns: listing corpus files by kind from `MANIFEST.tsv`, loading Zammad's `.yml`
-expectations and the derived `expected.json` files. Must not parse mail itself
-or decide what a test expects; tests skip when the corpus is absent.
+The corpus is real-world mail from other projects' test suites; it is test data
+that does not ship with mailintake (several sources are GPL). Tests that read it
+carry `@pytest.mark.corpus`; `tests/conftest.py` skips them with one reason when
+the corpus is absent, or fails them when `MAILINTAKE_TEST_CORPUS_REQUIRED=1`
+(which `.ci/run` sets whenever it finds the corpus). Every behaviour these tests
+check also has a test on the project's own fixtures (`tests/fixtures/`), so a
+lone clone tests everything it ships.
+
+Owns: the corpus location (`MAILINTAKE_TEST_CORPUS`, default `../shared/corpus`
+beside the repository), listing files by kind from `MANIFEST.tsv`, loading
+Zammad's `.yml` and the derived `expected.json` expectations, and the
+parametrisation of tests over corpus files. Must not parse mail itself or
+decide what a test expects.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import base64
 import csv
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,13 +29,49 @@ from typing import Any
 
 import pytest
 
-# tests/corpus.py → repository root → its parent, where `shared/corpus` lives.
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _corpus_root() -> Path:
+    """`MAILINTAKE_TEST_CORPUS` (relative to the current directory), else `../shared/corpus`."""
+    configured = os.environ.get("MAILINTAKE_TEST_CORPUS", "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return REPO.parent / "shared" / "corpus"
+
+
+CORPUS = _corpus_root()
 
 #: Kinds that are RFC 5322 messages (see the corpus README, "msgs").
 MESSAGE_KINDS = frozenset(
     {"message", "bounce", "autoreply", "arf-report", "mdn", "challenge-response", "degenerate"}
 )
+
+
+def corpus_present() -> bool:
+    """Whether the corpus is there (its MANIFEST.tsv is the mark of a whole copy)."""
+    return (CORPUS / "MANIFEST.tsv").is_file()
+
+
+def corpus_required() -> bool:
+    """Whether a missing corpus fails the corpus tests instead of skipping them (`.ci/run`)."""
+    return os.environ.get("MAILINTAKE_TEST_CORPUS_REQUIRED", "") == "1"
+
+
+def absent_reason() -> str:
+    """The one reason every corpus test gives when the corpus is not there."""
+    return f"conformance corpus not found at {CORPUS} (set MAILINTAKE_TEST_CORPUS to run it)"
+
+
+def corpus_params(values: Sequence[Any], ids: Callable[[Any], str] | None = None) -> list[Any]:
+    """Parameters for a test over corpus files; one placeholder when the corpus is absent.
+
+    Without the placeholder pytest would skip the test for an "empty parameter set",
+    a second reason beside the corpus marker's one.
+    """
+    if not corpus_present():
+        return [pytest.param(None, id="corpus-absent")]
+    return [pytest.param(v, id=ids(v) if ids else None) for v in values]
 
 
 @dataclass(frozen=True)
@@ -42,15 +89,6 @@ class CorpusFile:
 
     def read_bytes(self) -> bytes:
         return self.full_path.read_bytes()
-
-
-def require_corpus() -> Path:
-    """The corpus folder; CI (which lays ../shared beside the clone) fails without it, others skip."""
-    if not (CORPUS / "MANIFEST.tsv").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mail corpus not found at {CORPUS}")
-        pytest.skip(f"mail corpus not found at {CORPUS}")
-    return CORPUS
 
 
 @cache

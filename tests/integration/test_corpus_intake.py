@@ -1,6 +1,6 @@
 """The whole real-world corpus through Dovecot, the daemon pass, SQLite and aiosmtpd (issue 5).
 
-Every RFC 5322 file of `../shared/corpus` (MANIFEST kinds in `MESSAGE_KINDS`) is
+Every RFC 5322 file of the conformance corpus (MANIFEST kinds in `MESSAGE_KINDS`) is
 APPENDed to one support mailbox; what Dovecot refuses goes through `ingest`'s
 path (`intake.handle_message`) instead. One `daemon.run_once` must then account
 for each message exactly once (SPEC section 5):
@@ -32,9 +32,9 @@ from mailintake.adapters import db
 from mailintake.adapters.parse import html_to_text
 from mailintake.services import intake
 from tests.apps import make_app
-from tests.corpus import CORPUS, message_files, require_corpus, zammad_cases
+from tests.corpus import CORPUS, message_files, zammad_cases
 
-pytestmark = [pytest.mark.slow, pytest.mark.dovecot]
+pytestmark = [pytest.mark.slow, pytest.mark.dovecot, pytest.mark.corpus]
 
 STORED_ON_TICKET = {"created", "updated", "note", "survey", "command", "refused"}
 STORED_WITHOUT_TICKET = {"bounce", "ignored"}
@@ -87,7 +87,6 @@ def _fetch_shas(dovecot, user: str, appended: list[tuple[str, int]]) -> dict[str
 @pytest.fixture(scope="module")
 def corpus_run(tmp_path_factory, _dovecot_server) -> Run:
     """Run the corpus once for the whole module (about 1,500 messages)."""
-    require_corpus()
     from tests.servers import SmtpServer, free_port
 
     dovecot = _dovecot_server

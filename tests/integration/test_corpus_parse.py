@@ -1,9 +1,10 @@
-"""`adapters.parse` against the shared real-world corpus (see ../shared/corpus/README.md).
+"""`adapters.parse` against the real-world conformance corpus (tests/corpus.py).
 
 Robustness: every message file parses without an exception. Oracles: Zammad's
 `.yml` results (agreement rates with floors measured when this was written),
 django-helpdesk's expected tickets, talon's reply texts and the LF/CRLF/CR
-variants of sisimai.
+variants of sisimai. The same behaviours on the project's own mail:
+tests/unit/test_parse_fixtures.py.
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ from tests.corpus import (
     CORPUS,
     ZammadCase,
     attachment_data,
+    corpus_params,
+    corpus_present,
     load_json,
     message_files,
-    require_corpus,
     zammad_cases,
 )
+
+pytestmark = pytest.mark.corpus
 
 # --- robustness -------------------------------------------------------------------
 
 
 def test_every_corpus_message_parses() -> None:
     """All 1484 message files parse; only degenerate ones may be UnparseableMail."""
-    require_corpus()
     failures = []
     for item in message_files():
         try:
@@ -51,7 +54,6 @@ def test_every_corpus_message_parses() -> None:
 
 def test_empty_corpus_files_are_unparseable() -> None:
     """The 0-byte files of the corpus are refused with UnparseableMail."""
-    require_corpus()
     empties = [f for f in message_files() if f.size == 0]
     assert empties
     for item in empties:
@@ -61,7 +63,6 @@ def test_empty_corpus_files_are_unparseable() -> None:
 
 def test_stdlib_header_crasher_parses() -> None:
     """rt's outlook-rfc822 (IndexError in the stdlib on its Message-ID) yields a message."""
-    require_corpus()
     mail = parse((CORPUS / "rt/t/data/emails/outlook-rfc822").read_bytes())
     assert mail.message_id
 
@@ -69,13 +70,9 @@ def test_stdlib_header_crasher_parses() -> None:
 @pytest.mark.parametrize("name", ["lhost-sendgrid-01.eml", "lhost-postfix-01.eml"])
 def test_line_ending_variants_parse_the_same(name: str) -> None:
     """The LF, CRLF and CR-only copies of a message give the same subject, sender and text."""
-    require_corpus()
     results = []
     for folder in ("bsd", "dos", "mac"):
-        path = CORPUS / "sisimai/maildir" / folder / name
-        if not path.is_file():
-            pytest.skip(f"{path} missing")
-        mail = parse(path.read_bytes())
+        mail = parse((CORPUS / "sisimai/maildir" / folder / name).read_bytes())
         results.append((mail.subject, mail.from_addr, mail.text, mail.own_text))
     assert results[0][0] and results[0][2]
     assert results[0] == results[1] == results[2]
@@ -83,7 +80,6 @@ def test_line_ending_variants_parse_the_same(name: str) -> None:
 
 def test_all_line_ending_variants_agree() -> None:
     """Across every sisimai bsd/dos/mac triple, subject, sender and text agree."""
-    require_corpus()
     base = CORPUS / "sisimai/maildir"
     names = sorted(p.name for p in (base / "bsd").iterdir())
     differ = []
@@ -108,7 +104,6 @@ TALON = CORPUS / "talon/tests/fixtures"
 
 def test_talon_replies_are_stripped_to_the_new_text() -> None:
     """Every talon standard reply strips to "Hello" or its `_reply_text` (all 12 pass)."""
-    require_corpus()
     results = {}
     for eml in sorted((TALON / "standard_replies").glob("*.eml")):
         expected_file = eml.with_name(f"{eml.stem}_reply_text")
@@ -123,7 +118,6 @@ def test_talon_replies_are_stripped_to_the_new_text() -> None:
 
 def test_talon_shared_block_keeps_the_reply() -> None:
     """The reply that shares its block with the quotation is not emptied."""
-    require_corpus()
     own = parse((TALON / "reply-quotations-share-block.eml").read_bytes()).own_text
     assert own.startswith("Hi Katharine.")
     assert "From" not in own
@@ -133,12 +127,14 @@ def test_talon_shared_block_keeps_the_reply() -> None:
 
 
 def helpdesk_cases() -> list[dict[str, Any]]:
-    if not (CORPUS / "django-helpdesk/expected.json").is_file():
+    if not corpus_present():
         return []
     return load_json("django-helpdesk/expected.json")["cases"]
 
 
-@pytest.mark.parametrize("case", helpdesk_cases(), ids=lambda c: Path(c["file"]).name)
+@pytest.mark.parametrize(
+    "case", corpus_params(helpdesk_cases(), ids=lambda c: Path(c["file"]).name)
+)
 def test_django_helpdesk_tickets(case: dict[str, Any]) -> None:
     """Subject, body text and attachments match what django-helpdesk's tests expect."""
     mail = parse((CORPUS / "django-helpdesk" / case["file"]).read_bytes())
@@ -221,7 +217,6 @@ ZAMMAD_CHECKS: dict[str, Callable[[ParsedMail, ZammadCase], bool]] = {
 
 def test_zammad_agreement_rates() -> None:
     """Our parse agrees with Zammad's known-good answers at least as often as measured."""
-    require_corpus()
     cases = zammad_cases()
     assert len(cases) == 116
     agree = dict.fromkeys(ZAMMAD_CHECKS, 0)

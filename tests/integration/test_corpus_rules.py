@@ -1,14 +1,14 @@
 """The mail rules (SPEC section 5) against real bounces, auto-replies and reports.
 
-Reads the shared corpus (`../shared/corpus`, see its README.md "How a test can use each
-source"), parses each file with `adapters.parse` and checks `mailrules.classify` and
-`adapters.bounces.parse_bounce`. Skipped when the corpus is absent.
+Reads the conformance corpus (tests/corpus.py; its README.md says how a test can use
+each source), parses each file with `adapters.parse` and checks `mailrules.classify` and
+`adapters.bounces.parse_bounce`. The same rules on the project's own mail:
+tests/unit/test_fixture_mail.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,15 +16,12 @@ import pytest
 from mailintake.adapters.bounces import parse_bounce
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Kind, classify
+from tests.corpus import CORPUS, corpus_params, corpus_present
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SUPPORT = "support@log-systems.com"
 STAFF = frozenset({"anna.kowalska@log-systems.com"})
 
-# Under CI (which lays ../shared beside the clone) a missing corpus fails instead of skipping.
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
+pytestmark = pytest.mark.corpus
 
 
 def _parse(raw: bytes) -> ParsedMail:
@@ -53,7 +50,7 @@ def _sisimai_bounces() -> list[Path]:
 
 def _bounceparser_bounces() -> list[Path]:
     """BounceParser's bounces; its `reports: 0` spam samples are plain spam, not bounces."""
-    if not CORPUS.is_dir():
+    if not corpus_present():
         return []
     cases = json.loads((CORPUS / "bounceparser/expected.json").read_text())["cases"]
     return [
@@ -87,11 +84,11 @@ REPORTS = [
 ]
 
 
-def _ids(paths: list[Path]) -> list[str]:
-    return [str(p.relative_to(CORPUS)) for p in paths]
+def _params(paths: list[Path]) -> list:
+    return corpus_params(paths, ids=lambda p: str(p.relative_to(CORPUS)))
 
 
-@pytest.mark.parametrize("path", BOUNCES, ids=_ids(BOUNCES))
+@pytest.mark.parametrize("path", _params(BOUNCES))
 def test_bounce_is_never_a_client_nor_answered(path: Path) -> None:
     """Every corpus bounce is classified as something other than client mail, and never answered."""
     _, _, result = _classify(path)
@@ -99,7 +96,7 @@ def test_bounce_is_never_a_client_nor_answered(path: Path) -> None:
     assert not result.may_autoreply, result
 
 
-@pytest.mark.parametrize("path", AUTOREPLIES + CHALLENGES, ids=_ids(AUTOREPLIES + CHALLENGES))
+@pytest.mark.parametrize("path", _params(AUTOREPLIES + CHALLENGES))
 def test_autoreplies_and_challenges_are_not_answered(path: Path) -> None:
     """Out-of-office, vacation and challenge/response mail never gets an automatic answer."""
     _, _, result = _classify(path)
@@ -107,14 +104,14 @@ def test_autoreplies_and_challenges_are_not_answered(path: Path) -> None:
     assert result.kind is not Kind.CLIENT, result
 
 
-@pytest.mark.parametrize("path", AUTOREPLIES[:-1], ids=_ids(AUTOREPLIES[:-1]))
+@pytest.mark.parametrize("path", _params(AUTOREPLIES[:-1]))
 def test_out_of_office_replies_are_autoreplies(path: Path) -> None:
     """Auto-replies with an RFC 3834 header or an out-of-office subject are AUTOREPLY."""
     _, _, result = _classify(path)
     assert result.kind is Kind.AUTOREPLY, result
 
 
-@pytest.mark.parametrize("path", REPORTS, ids=_ids(REPORTS))
+@pytest.mark.parametrize("path", _params(REPORTS))
 def test_arf_and_mdn_are_reports(path: Path) -> None:
     """ARF abuse reports and MDN read receipts are REPORT and never answered."""
     _, _, result = _classify(path)

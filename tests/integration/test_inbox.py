@@ -15,10 +15,8 @@ import pytest
 
 from mailintake.adapters.inbox import Inbox, InboxItem, open_inbox, uid_set
 from mailintake.errors import ConfigError, TransientError
-from tests.corpus import require_corpus
 from tests.servers import DovecotServer, free_port
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 BIG = 10**7
 T0 = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
 
@@ -30,13 +28,6 @@ def message(subject: str, body: str = "Opis problemu.") -> bytes:
         f"Subject: {subject}\r\nMessage-ID: <{uuid.uuid4().hex}@example.com>\r\n"
         f"\r\n{body}\r\n"
     ).encode()
-
-
-def corpus_message() -> bytes:
-    """A real 8-bit UTF-8 client mail from the corpus."""
-    path = require_corpus() / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
-    raw = path.read_bytes()
-    return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 
 
 @dataclass
@@ -101,9 +92,11 @@ def fetch_all(inbox: Inbox, max_bytes: int = BIG) -> list[InboxItem]:
     return list(inbox.fetch(max_bytes=max_bytes))
 
 
-def test_fetch_yields_every_waiting_message_oldest_first_with_size_and_arrival(box: Box) -> None:
+def test_fetch_yields_every_waiting_message_oldest_first_with_size_and_arrival(
+    box: Box, eight_bit_mail: bytes
+) -> None:
     """Waiting messages come oldest first, byte-identical, with their size and arrival time."""
-    raws = [message("drugi"), corpus_message(), message("pierwszy")]
+    raws = [message("drugi"), eight_bit_mail, message("pierwszy")]
     times = [T0 + timedelta(minutes=5), T0 + timedelta(minutes=9), T0]
     for raw, when in zip(raws, times, strict=True):
         box.deliver(raw, when)

@@ -9,18 +9,9 @@ import pytest
 
 from mailintake.adapters.mailer import PermanentSendError, open_mailer
 from mailintake.errors import ConfigError, TransientError
-from tests.corpus import require_corpus
 from tests.servers import SmtpServer, free_port
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SENDER = "support@log-systems.com"
-
-
-def corpus_message() -> bytes:
-    """A real 8-bit UTF-8 mail with CRLF line ends, as SMTP carries it (RFC 5321 §2.3.8)."""
-    path = require_corpus() / "django-helpdesk/tests/test_files/utf-nondecodable.eml"
-    raw = path.read_bytes()
-    return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 
 
 def notice(n: int = 1) -> bytes:
@@ -31,11 +22,11 @@ def notice(n: int = 1) -> bytes:
 
 
 def test_smtp_delivers_the_message_byte_identical_with_its_envelope(
-    smtp_server: SmtpServer,
+    smtp_server: SmtpServer, eight_bit_mail: bytes
 ) -> None:
     """The server receives exactly the bytes given, from the envelope sender to the recipients."""
     mailer = open_mailer(smtp_server.url)
-    raw = corpus_message()
+    raw = eight_bit_mail
 
     mailer.send(SENDER, ["klient@example.com", "kopia@example.com"], raw)
     mailer.close()
@@ -133,11 +124,13 @@ def test_unknown_scheme_is_a_config_error() -> None:
 # --- file:// -------------------------------------------------------------------------------
 
 
-def test_file_mailer_writes_each_message_unchanged_to_its_own_eml(tmp_path: Path) -> None:
+def test_file_mailer_writes_each_message_unchanged_to_its_own_eml(
+    tmp_path: Path, eight_bit_mail: bytes
+) -> None:
     """Each sent message becomes one .eml file holding exactly the bytes given."""
     outbox = tmp_path / "outbox"
     mailer = open_mailer(f"file://{outbox}")
-    raws = [corpus_message(), notice(1), notice(2)]
+    raws = [eight_bit_mail, notice(1), notice(2)]
 
     for raw in raws:
         mailer.send(SENDER, ["klient@example.com"], raw)

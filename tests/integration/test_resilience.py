@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from hashlib import sha256
 
 import pytest
 import sqlalchemy as sa
@@ -25,8 +26,9 @@ from sqlmodel import select
 from mailintake import daemon
 from mailintake.adapters import db
 from mailintake.services import outbox
+from tests import tnef
 from tests.apps import make_app
-from tests.corpus import CORPUS, require_corpus
+from tests.corpus import CORPUS
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail
 
 pytestmark = pytest.mark.dovecot
@@ -182,12 +184,32 @@ def _stored_attachments(desk: Desk) -> list[db.AttachmentRow]:
 
 
 def test_winmail_dat_is_unpacked_into_its_real_attachments(desk):
-    """Outlook's TNEF `winmail.dat` arrives as the files inside it (SPEC section 5)."""
-    require_corpus()
-    tnef = (CORPUS / "tnefparse" / "tests" / "examples" / "two-files.tnef").read_bytes()
+    """Outlook's TNEF `winmail.dat` arrives as the files inside it, and its logs count (SPEC 3, 5)."""
+    logs, shot = b"PK\x03\x04" + b"log line\r\n" * 300, b"\x89PNG\r\n\x1a\n" + b"\1" * 40_000
+    winmail = tnef.stream([("LOGSystem_logi.zip", logs), ("zrzut_ekranu.png", shot)])
     desk.deliver(
         client_mail(
-            body=INCOMPLETE_BODY, attachments=[("winmail.dat", "application/ms-tnef", tnef)]
+            body=COMPLETE_BODY, attachments=[("winmail.dat", "application/ms-tnef", winmail)]
+        )
+    )
+    assert desk.run_once().outcomes == {"created": 1}
+    stored = {a.filename: a.sha256 for a in _stored_attachments(desk)}
+    assert stored == {
+        "LOGSystem_logi.zip": sha256(logs).hexdigest(),
+        "zrzut_ekranu.png": sha256(shot).hexdigest(),
+    }
+    [ticket] = desk.rows(db.Ticket)
+    assert ticket.status == "ANALIZA"
+    assert ticket.fields["logs"] == ["LOGSystem_logi.zip"]
+
+
+@pytest.mark.corpus
+def test_corpus_winmail_dat_is_unpacked_into_its_real_attachments(desk):
+    """Outlook's TNEF `winmail.dat` from the corpus arrives as the files inside it (SPEC section 5)."""
+    winmail = (CORPUS / "tnefparse" / "tests" / "examples" / "two-files.tnef").read_bytes()
+    desk.deliver(
+        client_mail(
+            body=INCOMPLETE_BODY, attachments=[("winmail.dat", "application/ms-tnef", winmail)]
         )
     )
     assert desk.run_once().outcomes == {"created": 1}

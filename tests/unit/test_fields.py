@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,7 @@ from mailintake.domain.fields import (
     normalize_line,
 )
 from mailintake.domain.mail import Attachment
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.corpus import CORPUS, corpus_params
 
 REQUEST_PL = "\n".join(
     [
@@ -811,12 +809,13 @@ def talon_replies() -> list[Path]:
     return sorted((CORPUS / "talon" / "tests" / "fixtures" / "standard_replies").glob("*.eml"))
 
 
-@pytest.mark.skipif(
-    not talon_replies() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
-@pytest.mark.parametrize("path", talon_replies(), ids=lambda p: p.stem)
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", corpus_params(talon_replies(), ids=lambda p: p.stem))
 def test_real_client_replies_without_data_fill_nothing(path: Path) -> None:
-    """Real replies from common mail clients (talon corpus) carry no required data."""
+    """Real replies from common mail clients (talon corpus) carry no required data.
+
+    The same on the project's own replies: tests/unit/test_fixture_mail.py.
+    """
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     part = message.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""

@@ -19,7 +19,7 @@ from mailintake.adapters.parse import (
     sanitize_filename,
     strip_reply,
 )
-from tests.corpus import CORPUS, load_json, require_corpus
+from tests.corpus import CORPUS, corpus_params, corpus_present, load_json, message_files
 
 POLISH = "zrzut_ekranu_ąęłńóśźż.png"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -424,14 +424,14 @@ def test_parse_fills_own_text() -> None:
     assert "Prosimy" in mail.text and "Prosimy" not in mail.own_text
 
 
-# --- TNEF ---------------------------------------------------------------------
+# --- TNEF: the conformance corpus (own streams: test_parse_fixtures.py) ----------
 
 TNEF_DIR = CORPUS / "tnefparse" / "tests" / "examples"
 BROKEN_TNEF = {"bad_checksum.tnef", "garbage-at-end.tnef", "minimal_attachment.tnef"}
 
 
 def tnef_cases() -> list[dict[str, object]]:
-    if not (CORPUS / "tnefparse" / "expected.json").is_file():
+    if not corpus_present():
         return []
     return load_json("tnefparse/expected.json")["cases"]
 
@@ -445,7 +445,10 @@ def wrap_tnef(data: bytes) -> bytes:
     return msg.as_bytes()
 
 
-@pytest.mark.parametrize("case", tnef_cases(), ids=lambda c: Path(str(c["file"])).name)
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "case", corpus_params(tnef_cases(), ids=lambda c: Path(str(c["file"])).name)
+)
 def test_tnef_is_unpacked_or_kept(case: dict[str, object]) -> None:
     """winmail.dat yields its named attachments; a broken one is kept intact with a defect."""
     name = Path(str(case["file"])).name
@@ -463,9 +466,9 @@ def test_tnef_is_unpacked_or_kept(case: dict[str, object]) -> None:
             assert any("TNEF" in d for d in mail.defects)
 
 
-def test_tnef_body_is_used_when_the_message_has_none() -> None:
+@pytest.mark.corpus
+def test_corpus_tnef_body_is_used_when_the_message_has_none() -> None:
     """A TNEF stream carrying a body supplies the text of an otherwise empty message."""
-    require_corpus()
     path = TNEF_DIR / "triples.tnef"
     msg = EmailMessage()
     msg["From"], msg["Subject"] = "outlook@example.com", "TNEF"
@@ -499,14 +502,13 @@ def test_lines_are_trimmed_when_nothing_is_stripped() -> None:
     )
 
 
+@pytest.mark.corpus
 def test_reply_shortcut_never_changes_own_text_on_the_corpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Skipping mail-parser-reply when it cannot match gives its result on every corpus mail."""
     from mailintake.adapters.parse import owntext
-    from tests.corpus import message_files
 
-    require_corpus()
     texts = []
     for item in message_files():
         try:
@@ -547,14 +549,12 @@ def test_large_message_attachment_is_decoded_exactly(second: bool) -> None:
     assert len(mail.attachments) == (2 if second else 1)
 
 
+@pytest.mark.corpus
 def test_large_message_path_gives_the_normal_result_on_the_corpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every corpus mail parses the same when its base64 parts take the large-message path."""
     from mailintake.adapters.parse import large
-    from tests.corpus import message_files
-
-    require_corpus()
 
     def results() -> list[object]:
         found: list[object] = []

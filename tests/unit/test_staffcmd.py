@@ -6,7 +6,6 @@ import contextlib
 import email
 import email.policy
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,8 +15,8 @@ from mailintake.domain.staffauth import AuthKind, AuthMode, parse_auth_mode, ver
 from mailintake.domain.staffcmd import Action, Command, find_ticket_key, parse_command, strip_tags
 from mailintake.domain.status import CloseReason, Status
 from mailintake.errors import Refusal
+from tests.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 OURS = "mx.log-systems.com"
 STAFF = "jan.kowalski@log-systems.com"
 
@@ -462,8 +461,12 @@ def test_header_names_are_matched_in_any_case() -> None:
     assert verify_sender(AUTHRES, STAFF, headers).trusted
 
 
+@pytest.mark.corpus
 def test_a_real_gmail_header_is_not_ours() -> None:
-    """A real message whose only Authentication-Results is Google's is not trusted by us."""
+    """A real message whose only Authentication-Results is Google's is not trusted by us.
+
+    The same on the project's own Gmail-relayed message: tests/unit/test_fixture_mail.py.
+    """
     raw = (CORPUS / "bounceparser/t/corpus/spam-rejection42.msg").read_bytes()
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     headers = {"authentication-results": message.get_all("Authentication-Results", [])}
