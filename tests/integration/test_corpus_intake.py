@@ -14,6 +14,7 @@ for each message exactly once (SPEC section 5):
 
 Zammad's `.yml` expectations are compared with what was *stored* (not with a
 fresh parse) and the agreement rate must not drop below the measured floor.
+The same pass on the project's own mail: test_fixture_intake.py.
 """
 
 from __future__ import annotations
