@@ -26,6 +26,7 @@ def load_message(raw: bytes, defects: list[str]) -> tuple[Message, object | None
         # bodies (quoted-printable, base64), so bodies would come out cut short.
         defects.append("CR-only line endings converted to LF")
         raw = raw.replace(b"\r", b"\n")
+    raw = _close_header_names(raw, defects)
     msg, mp = _parse_bytes(raw, defects)
     if _header_block_broken(msg):
         repaired = _repair_header_block(raw)
@@ -55,6 +56,25 @@ def _header_block_broken(msg: Message) -> bool:
 
 
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+# RFC 5322 section 4.5.3 (obs-optional): white space between a field name and its colon.
+_SPACED_NAME = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _close_header_names(raw: bytes, defects: list[str]) -> bytes:
+    """`Subject : x` → `Subject: x` in the top header block, so it parses as that header.
+
+    The stdlib takes such a line for the end of the headers, and every header below
+    it would vanish (issue 10); DKIM's relaxed canonicalisation reads it as the field.
+    """
+    end = _HEAD_END.search(raw)
+    head = raw[: end.start()] if end else raw
+    if not _SPACED_NAME.search(head):
+        return raw
+    defects.append("white space before a header's colon (RFC 5322 obsolete syntax) removed")
+    return _SPACED_NAME.sub(rb"\1:", head) + raw[len(head) :]
+
+
 _LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
