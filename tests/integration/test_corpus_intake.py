@@ -244,3 +244,27 @@ def test_corpus_outcomes_are_known_kinds(corpus_run):
     from mailintake.services.outcome import OUTCOMES
 
     assert set(corpus_run.outcomes) <= set(OUTCOMES)
+
+
+def _outcomes_on(url: str, state) -> dict[str, str]:
+    """Every corpus message through `intake.handle_message` (the `ingest` path), in file order."""
+    app = make_app(state, database_url=url)
+    try:
+        return {
+            item.path: intake.handle_message(app, item.read_bytes(), source_ref=item.path).outcome
+            for item in message_files()
+        }
+    finally:
+        app.close()
+
+
+def test_postgresql_and_sqlite_accept_exactly_the_same_mail(tmp_path, fresh_pg_url):
+    """The whole corpus, file by file: the same outcome on PostgreSQL as on SQLite (issue 10)."""
+    require_corpus()
+    on_sqlite = _outcomes_on(f"sqlite:///{tmp_path / 'm.db'}", tmp_path / "sqlite")
+    on_postgres = _outcomes_on(fresh_pg_url, tmp_path / "postgres")
+    differ = {
+        p: (on_sqlite[p], on_postgres[p]) for p in on_sqlite if on_sqlite[p] != on_postgres[p]
+    }
+    assert differ == {}
+    assert len(on_postgres) == len(message_files())

@@ -151,7 +151,9 @@ def test_a_stranger_with_the_clients_address_as_display_name_opens_their_own_tic
     raw = raw.replace(b"Jan Kowalski <obcy@", b'"jan.kowalski@example.pl" <obcy@')
     assert desk.run(raw) == {"created": 1}
     assert len(desk.ticket(key)["messages"]) == 2  # the client's mail and our confirmation
-    assert views.show_ticket(desk.app, desk.keys()[-1])["client_email"] == "obcy@attacker.example.com"
+    assert (
+        views.show_ticket(desk.app, desk.keys()[-1])["client_email"] == "obcy@attacker.example.com"
+    )
 
 
 def test_our_alert_never_carries_the_forged_command_and_a_reply_to_it_closes_nothing(desk):
@@ -219,7 +221,9 @@ def test_fifty_forged_commands_bring_ten_alerts_and_one_summary(desk):
     """Staff alerts of one kind are capped: 10 an hour, then one summary, then only the log."""
     key = desk.open()
     sent = len(desk.smtp.messages)
-    forged = [client_mail(sender=STAFF, subject=f"[{key}] [ZAMKNIJ] {n}", body="x\n") for n in range(50)]
+    forged = [
+        client_mail(sender=STAFF, subject=f"[{key}] [ZAMKNIJ] {n}", body="x\n") for n in range(50)
+    ]
     assert desk.run(*forged) == {"refused": 50}
     alerts = desk.mails(sent)
     assert len(alerts) == 11
@@ -271,7 +275,9 @@ def test_spam_verdicts_are_ignored_and_never_answered(desk):
 def test_a_reused_message_id_on_other_content_is_a_new_message(desk):
     """Same Message-ID, other sender or body: a ticket each; same sender, subject, body: one."""
     first = client_mail(body=INCOMPLETE_BODY, message_id="reused@mailer.example.com")
-    other = client_mail(body=COMPLETE_BODY, sender="ktos@example.com", message_id="reused@mailer.example.com")
+    other = client_mail(
+        body=COMPLETE_BODY, sender="ktos@example.com", message_id="reused@mailer.example.com"
+    )
     copy = first.replace(b"Date:", b"X-Copy: 1\r\nDate:")
     assert desk.run(first) == {"created": 1}
     assert desk.run(other) == {"created": 1}
@@ -281,7 +287,9 @@ def test_a_reused_message_id_on_other_content_is_a_new_message(desk):
 
 def test_logs_inside_an_attached_message_count_for_the_ticket(desk):
     """A client forwards their colleague's mail with the logs: the ticket has the logs."""
-    inner = client_mail(body=COMPLETE_BODY, attachments=logs_attachment(), subject="Raport zakończony błędem")
+    inner = client_mail(
+        body=COMPLETE_BODY, attachments=logs_attachment(), subject="Raport zakończony błędem"
+    )
     outer = EmailMessage(policy=email.policy.SMTP)
     outer["From"] = f"Jan Kowalski <{CLIENT}>"
     outer["To"] = "support@log-systems.com"

@@ -60,6 +60,9 @@ _CLOSINGS = {
 }
 
 
+OWN_TEXT_CHARS = 200_000
+
+
 def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
     """The sender's own text: quoted history and signature removed.
 
@@ -68,7 +71,9 @@ def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
     "Wiadomość oryginalna") and keep text written below or between `>` quotes.
     """
     langs = [lang for lang in languages if lang in _HISTORY_STARTS] or ["en"]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # The sender's own words stand at the top: only the first OWN_TEXT_CHARS are read, so
+    # 2 MB of short lines cost what 200 kB do (issue 10); the whole body stays in `text`.
+    text = text[:OWN_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     lines = _cut_history(text.split("\n"), langs)
     lines = _drop_quotes(lines, langs)
     lines = _cut_closing(lines, langs)
