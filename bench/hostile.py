@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import MB, bench_app, client_message, machine, quiet_logs, state_dir, table
+from memory import reset_peak, status_mb
 
 HERE = Path(__file__).resolve()
 GOAL_SECONDS = 5.0
@@ -149,20 +150,13 @@ def child(shape: str) -> dict:
         from mailintake.services import intake
 
         intake.handle_message(app, client_message(random.Random(1), 0))  # warm-up
-        before = _status_mb("VmRSS")
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM from here (proc(5))
+        before = status_mb("VmRSS")
+        reset_peak()
         started = time.perf_counter()
         outcome = intake.handle_message(app, raw).outcome
         seconds = time.perf_counter() - started
-        peak = _status_mb("VmHWM") - before
+        peak = status_mb("VmHWM") - before
     return {"size_mb": len(raw) / MB, "seconds": seconds, "peak_mb": peak, "outcome": outcome}
-
-
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise KeyError(field)
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ held mail back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -21,7 +23,7 @@ from sqlmodel import col, select
 from mailintake.adapters import db
 from mailintake.adapters.inbox import Inbox
 from mailintake.app import App
-from mailintake.errors import Refusal
+from mailintake.errors import MailintakeError, Refusal
 from mailintake.services import intake
 from mailintake.services.outcome import Outcome
 
@@ -61,30 +63,46 @@ def retry(app: App, quarantine_id: int) -> Outcome:
         held = (row.held_ref, row.message_id)
         received_at = row.received_at or row.at
         stored = row.raw_sha256 if row.raw_sha256 and app.blobs.has("raw", row.raw_sha256) else None
-    inbox = app.open_inbox() if stored is None or any(held) else None
-    try:
-        raw = app.blobs.get("raw", stored) if stored else _fetch_back(inbox, held, quarantine_id)
-        outcome = intake.handle_message(app, raw, received_at=received_at,
-                                        source_ref=f"quarantine:{quarantine_id}",
-                                        size_limit=False)  # fmt: skip
-        _settle(app, quarantine_id, outcome, held)
-        if outcome.outcome != "quarantined" and inbox is not None:
-            released = inbox.release(*held)
-            log.info("quarantine.released", id=quarantine_id, moved_in_mailbox=released)
-    finally:
-        if inbox is not None:
-            inbox.close()
+    raw = app.blobs.get("raw", stored) if stored else _fetch_back(app, held, quarantine_id)
+    outcome = intake.handle_message(app, raw, received_at=received_at,
+                                    source_ref=f"quarantine:{quarantine_id}",
+                                    size_limit=False)  # fmt: skip
+    _settle(app, quarantine_id, outcome, held)
+    if outcome.outcome != "quarantined" and held[0] is not None:
+        _release(app, held, quarantine_id)
     return outcome
 
 
-def _fetch_back(inbox: Inbox | None, held: tuple[str | None, str | None], qid: int) -> bytes:
-    raw = inbox.fetch_held(*held) if inbox is not None else None
+def _release(app: App, held: tuple[str | None, str | None], qid: int) -> None:
+    """Out of the quarantine folder into the processed one; the mailbox away is no failure."""
+    try:
+        with _mailbox(app) as inbox:
+            moved = inbox.release(*held)
+    except MailintakeError as exc:
+        log.warning("quarantine.not_released", id=qid, error=str(exc))
+        return
+    log.info("quarantine.released", id=qid, moved_in_mailbox=moved)
+
+
+def _fetch_back(app: App, held: tuple[str | None, str | None], qid: int) -> bytes:
+    """A message never read (too large): from the mailbox's quarantine folder."""
+    with _mailbox(app) as inbox:
+        raw = inbox.fetch_held(*held)
     if raw is None:
         raise Refusal(
             f"#{qid} has no stored copy and is not in the quarantine folder any more "
             "(moved or deleted by hand?)"
         )
     return raw
+
+
+@contextmanager
+def _mailbox(app: App) -> Iterator[Inbox]:
+    inbox = app.open_inbox()
+    try:
+        yield inbox
+    finally:
+        inbox.close()
 
 
 def _settle(app: App, qid: int, outcome: Outcome, held: tuple[str | None, str | None]) -> None:
