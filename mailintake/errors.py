@@ -3,8 +3,8 @@
 `Refusal` is the sender's mistake: it is answered to the sender and changes
 nothing. `TransientError` is a fault worth retrying (server down, database
 locked): the message stays where it is. `Unprocessable` is a message that
-cannot be handled safely as it stands: it is quarantined. `ConfigError` stops the program at
-start with a message naming the bad variable.
+cannot be handled safely as it stands: it is quarantined. `ConfigError` stops
+the program at start with a message naming the bad variable.
 """
 
 

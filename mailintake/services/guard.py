@@ -45,6 +45,8 @@ def guarded(
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
         poison = _take_in_hand(app, sha256, source_ref)
+    except sa.exc.IntegrityError as exc:  # another process took the same bytes in hand just now
+        raise TransientError("the message is in hand elsewhere; later") from exc
     except sa.exc.SQLAlchemyError as exc:
         if is_transient(exc):
             raise _transient(exc) from exc

@@ -6,9 +6,9 @@ limit, duplicates (the same bytes, or the same Message-ID with the same
 sender, subject and body), parsing, classification and the route by kind
 (client mail to `clientmail`, staff mail to `staff`; auto-replies, reports,
 bounces, spam and our own loops here). What cannot be handled raises
-`Unprocessable` and the guard quarantines it (`holding`). Each call is one transaction: the
-message, its attachments, the ticket change, history and the outbox rows of
-the answers are committed together, or nothing is. Must not talk to the
+`Unprocessable` and the guard quarantines it (`holding`). Each call is one
+transaction: the message, its attachments, the ticket change, history and the
+outbox rows of the answers are committed together, or nothing is. Must not talk to the
 mailbox or the mail server (the daemon and the outbox do).
 """
 
