@@ -48,6 +48,8 @@ class App:
     clock: Callable[[], datetime] = utc_now
     # OAuth2 (XOAUTH2) for IMAP and SMTP; its `healthy`/`last_error` feed /healthz and check.
     token_provider: TokenProvider | None = None
+    # When a warning logged at most once an hour was last logged (kind → instant).
+    warned_at: dict[str, datetime] = field(default_factory=dict)
     _mailer: Mailer | None = field(default=None, repr=False)
 
     @property

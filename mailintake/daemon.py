@@ -1,7 +1,8 @@
 """The daemon loop: wait for mail (IDLE or polling), take it in, flush the outbox, run due jobs.
 
 Owns: `run(app, stop)` and `run_once(app)`, and the per-message `try` that
-keeps one bad message from stopping the rest (STYLE: Mailman's runner). A
+hands each message to the intake's guard, which keeps one bad message from
+stopping the rest (STYLE: Mailman's runner). A
 message leaves the inbox only after its effects are committed (SPEC section
 5); a transient fault leaves it where it is and the loop retries with backoff.
 """
@@ -23,7 +24,7 @@ from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
 from mailintake.errors import TransientError
-from mailintake.services import alerts, intake, outbox, sweeps
+from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
 log = structlog.get_logger()
@@ -33,9 +34,11 @@ log = structlog.get_logger()
 class PassResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     transient_error: str | None = None
+    unstamped: int = 0  # mail our border MTA did not stamp (services.deployment)
 
-    def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+    def count(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.outcome] = self.outcomes.get(outcome.outcome, 0) + 1
+        self.unstamped += outcome.unstamped
 
 
 class Monitor(Protocol):
@@ -46,6 +49,10 @@ class Monitor(Protocol):
         ...
 
     def fault(self, kind: str) -> None: ...
+
+    def noted(self, kind: str) -> None:
+        """Something worth counting that is not the loop's fault (e.g. unstamped mail)."""
+        ...
 
 
 class Monitors:
@@ -61,6 +68,10 @@ class Monitors:
     def fault(self, kind: str) -> None:
         for monitor in self.monitors:
             monitor.fault(kind)
+
+    def noted(self, kind: str) -> None:
+        for monitor in self.monitors:
+            monitor.noted(kind)
 
 
 def take_in(
@@ -78,7 +89,7 @@ def take_in(
             outcome = _handle_item(app, item)
             if on_item is not None:
                 on_item()  # a long pass over a full mailbox is progress, not a hang
-            result.count(outcome.outcome)
+            result.count(outcome)
             (held if outcome.outcome == "quarantined" else done).append(item.ref)
             if len(done) >= 100:
                 inbox.mark_processed(done)
@@ -92,23 +103,15 @@ def take_in(
         if done:
             inbox.mark_processed(done)
         if held:
-            inbox.quarantine(held)
+            holding.record_held(app, inbox.quarantine(held))
     return result
 
 
 def _handle_item(app: App, item: InboxItem) -> Outcome:
+    """One message through the intake's guard; a transient fault leaves it in the inbox."""
     if item.raw is None:
-        return intake.quarantine_unread(app, item.size, item.ref, item.received_at)
-    try:
-        return intake.handle_message(
-            app, item.raw, received_at=item.received_at, source_ref=item.ref
-        )
-    except (TransientError, sa.exc.OperationalError):
-        raise  # the message stays in the inbox; the whole pass is retried later
-    except Exception as exc:  # one bad message must not stop the rest (STYLE: Mailman runner)
-        log.exception("message.failed", source=item.ref)
-        reason = f"{type(exc).__name__}: {exc}"
-        return intake.quarantine(app, item.raw, reason, item.ref, item.received_at)
+        return holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
+    return intake.handle_message(app, item.raw, received_at=item.received_at, source_ref=item.ref)
 
 
 def run_once(app: App) -> PassResult:
@@ -218,6 +221,8 @@ class Loop:
         self.failures = 0
         if self.monitor is not None:
             self.monitor.passed(result.outcomes, reading)
+            for _ in range(result.unstamped):  # a deployment fault: counted, not a loop fault
+                self.monitor.noted(deployment.UNSTAMPED)
         self.tick()
         if not self.stop.is_set():
             _wait(self.app, self.inbox, self.stop, self.tick)

@@ -22,6 +22,7 @@ from email.policy import compat32
 
 from flufl.bounce import all_failures
 
+from mailintake.adapters.parse.headers import bounded_id
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.mailrules import Bounce, bounce_reasons
 
@@ -165,7 +166,7 @@ def _original_message_id(mail: ParsedMail, message: Message | None) -> str | Non
         if found:
             return found
     match = _BODY_MESSAGE_ID.search(mail.text)
-    return match.group(1) if match else None
+    return bounded_id(match.group(1)) if match else None
 
 
 _RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
@@ -202,7 +203,7 @@ def _bare_id(value: object) -> str | None:
         return None
     match = re.search(r"<([^>\s]+)>", str(value))
     bare = match.group(1) if match else "".join(str(value).split())
-    return bare or None
+    return bounded_id(bare) if bare else None  # as the parser stores ids (issue 10)
 
 
 def _decode(data: bytes) -> str:

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from mailintake.adapters.dbvalues import normalise_rows
+
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, naive UTC in the column (SPEC section 4)."""
@@ -159,6 +161,8 @@ class IntakeRow(SQLModel, table=True):
     processed_at: datetime = Field(sa_type=UTCDateTime)
     outcome: str = Field(max_length=16)
     ticket_key: str | None = Field(default=None, max_length=40)
+    # SHA-256 of sender, subject and body: a reused Message-ID on other content is new (§5).
+    content_sha256: str | None = Field(default=None, max_length=64)
 
 
 class QuarantineRow(SQLModel, table=True):
@@ -171,6 +175,28 @@ class QuarantineRow(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     received_at: datetime | None = _when()
     status: str = Field(default="held", max_length=16)
+    from_addr: str | None = Field(default=None, max_length=320)
+    subject: str | None = Field(default=None, max_length=998)
+    date: datetime | None = _when()  # the message's own Date header
+    message_id: str | None = Field(default=None, max_length=998)
+    held_ref: str | None = Field(default=None, max_length=300)  # where the mailbox keeps it
+
+
+class InHandRow(SQLModel, table=True):
+    """A message being handled, committed before its work starts (issue 10: poison mail)."""
+
+    __tablename__ = "inhand"
+    id: int | None = Field(default=None, primary_key=True)
+    raw_sha256: str = Field(unique=True, max_length=64)
+    source_ref: str | None = Field(default=None, max_length=300)
+    passes: int = 0  # passes that started on it
+    in_hand: bool = False  # True from the start of a pass until it ends, well or not
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=1000)
+
+
+# Every flush, on every engine: values SQLite would take and PostgreSQL refuse are fitted first.
+event.listen(Session, "before_flush", normalise_rows)
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -231,25 +257,42 @@ def ticket_by_key(session: Session, key: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.key == key.upper())).first()
 
 
-def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Ticket | None:
-    """The ticket of the first of `message_ids` we know, nearest first."""
-    for mid in message_ids:
-        row = session.exec(
-            select(MessageRow).where(
-                MessageRow.message_id == mid, col(MessageRow.ticket_id).is_not(None)
-            )
-        ).first()
-        if row is not None:
-            return session.get(Ticket, row.ticket_id)
-    return None
+def ticket_by_message_ids(
+    session: Session, message_ids: tuple[str, ...], *, direction: str | None = None
+) -> Ticket | None:
+    """The ticket of the first of `message_ids` we know, nearest first; one query.
+
+    `direction="out"`: only messages we sent (what an auto-reply or a bounce may name).
+    """
+    if not message_ids:
+        return None
+    query = select(col(MessageRow.message_id), col(MessageRow.ticket_id)).where(
+        col(MessageRow.message_id).in_(message_ids), col(MessageRow.ticket_id).is_not(None)
+    )
+    if direction is not None:
+        query = query.where(MessageRow.direction == direction)
+    found = dict(session.exec(query.order_by(col(MessageRow.id))).all()[::-1])
+    nearest = next((found[mid] for mid in message_ids if mid in found), None)
+    return session.get(Ticket, nearest) if nearest is not None else None
+
+
+def sent_messages(session: Session, message_ids: tuple[str, ...]) -> list[MessageRow]:
+    """Our outgoing messages among `message_ids`."""
+    if not message_ids:
+        return []
+    query = select(MessageRow).where(
+        col(MessageRow.message_id).in_(message_ids), MessageRow.direction == "out"
+    )
+    return list(session.exec(query))
 
 
 def intake_by_hash(session: Session, sha256: str) -> IntakeRow | None:
     return session.exec(select(IntakeRow).where(IntakeRow.raw_sha256 == sha256)).first()
 
 
-def intake_by_message_id(session: Session, message_id: str) -> IntakeRow | None:
-    return session.exec(select(IntakeRow).where(IntakeRow.message_id == message_id)).first()
+def intakes_by_message_id(session: Session, message_id: str) -> list[IntakeRow]:
+    query = select(IntakeRow).where(IntakeRow.message_id == message_id)
+    return list(session.exec(query.order_by(col(IntakeRow.id))))
 
 
 def messages_of(session: Session, ticket_id: int) -> list[MessageRow]:
@@ -285,6 +328,13 @@ def automatic_mail_count(session: Session, recipient: str, since: datetime) -> i
             col(OutboxRow.created_at) >= since,
         )
     )
+    return session.exec(query).one()
+
+
+def outbox_count(session: Session, kind: str, since: datetime) -> int:
+    """Outbox rows of `kind` queued since `since` (the cap on staff alerts, issue 10)."""
+    query = select(sa.func.count()).select_from(OutboxRow)
+    query = query.where(col(OutboxRow.kind) == kind, col(OutboxRow.created_at) >= since)
     return session.exec(query).one()
 
 

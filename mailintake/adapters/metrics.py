@@ -126,6 +126,10 @@ class Metrics:
     def fault(self, kind: str) -> None:
         self.errors.labels(kind=kind).inc()
 
+    def noted(self, kind: str) -> None:
+        """E.g. `mail_unstamped`: mail our border MTA did not stamp (README, Security)."""
+        self.errors.labels(kind=kind).inc()
+
     # health and HTTP.
 
     def health_problem(self) -> str | None:

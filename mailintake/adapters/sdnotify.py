@@ -71,6 +71,9 @@ class Notifier:
     def fault(self, kind: str) -> None:
         self.status(f"retrying after a fault: {kind}")
 
+    def noted(self, kind: str) -> None:
+        """Counted by the metrics; nothing for the status line."""
+
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()

@@ -1,7 +1,8 @@
 """`mailintake check`: validate the configuration and reach every outside system once.
 
 Owns: one probe per system (database and its schema, OAuth2 token endpoint,
-mailbox, SMTP), one `OK`/`FAIL` line each with the reason in words operators
+mailbox, SMTP) and of the sender check's assumption (the newest mail is stamped
+by our border MTA), one `OK`/`FAIL` line each with the reason in words operators
 search for, and the exit code (non-zero when any failed). Must not build an
 `App`, change anything or stop at the first failure.
 """
@@ -17,9 +18,11 @@ from imapclient.exceptions import LoginError
 
 from mailintake.adapters import db, migrate
 from mailintake.adapters.oauth2 import TokenProvider, make_token_provider
+from mailintake.adapters.parse.summary import summarise
 from mailintake.bootstrap import inbox_for, mailer_for
 from mailintake.cli.shared import first_line
 from mailintake.config import Settings
+from mailintake.domain import staffauth
 from mailintake.errors import ConfigError, MailintakeError
 
 # A probe returns a note for its OK line ("" for none) or raises with the reason.
@@ -42,7 +45,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def probes(tokens: TokenProvider | None) -> list[tuple[str, Probe]]:
     """Database first; the OAuth2 endpoint before the mailbox and SMTP that need its token."""
-    found: list[tuple[str, Probe]] = [("database", database), ("mailbox", mailbox), ("smtp", smtp)]
+    found: list[tuple[str, Probe]] = [
+        ("database", database), ("mailbox", mailbox), ("smtp", smtp), ("sender check", stamps),
+    ]  # fmt: skip
     if tokens is not None:
         found.insert(1, (f"oauth2 ({tokens.provider})", oauth2))
     return found
@@ -102,6 +107,33 @@ def smtp(settings: Settings, tokens: TokenProvider | None) -> str:
     finally:
         mailer.close()
     return ""
+
+
+NEWEST = 20
+
+
+def stamps(settings: Settings, tokens: TokenProvider | None) -> str:
+    """The sender check's assumption, read from the newest mail (issue 10, README Security).
+
+    `authres:<id>`: every mail carries an Authentication-Results from `<id>`; `exchange`:
+    every mail carries X-MS-Exchange-Organization-AuthSource. Else the border MTA is not
+    stamping or was bypassed, and a forged staff command could not be told from a real one.
+    """
+    mode = staffauth.parse_auth_mode(settings.staff_auth)
+    if mode.kind is staffauth.AuthKind.NONE:
+        return " (MAILINTAKE_STAFF_AUTH=none: staff trusted on From alone, development only)"
+    inbox = inbox_for(settings, tokens)
+    try:
+        heads = inbox.newest_heads(NEWEST)
+    finally:
+        inbox.close()
+    missing = [m for h in heads if (m := staffauth.missing_stamp(mode, summarise(h).headers or {}))]
+    if missing:
+        raise MailintakeError(
+            f"{len(missing)} of the {len(heads)} newest messages have {missing[0]}: the border "
+            f"MTA is not stamping or was bypassed ({mode})"
+        )
+    return f" ({mode}: {len(heads)} newest messages stamped)" if heads else " (no mail yet)"
 
 
 def check_reason(exc: BaseException) -> str:

@@ -19,12 +19,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     group = sub.add_parser("quarantine", help="what could not be handled").add_subparsers(
         dest="quarantine_command", required=True
     )
-    p = group.add_parser("list")
-    p.add_argument("--json", action="store_true")
+    p = group.add_parser(
+        "list", help="held messages: id, sender, subject, Date, size, reason, when held"
+    )
+    p.add_argument("--json", action="store_true", help="a JSON list (SPEC section 9 keys)")
     p.add_argument("--all", action="store_true", help="also retried and released entries")
     p.set_defaults(func=cmd_quarantine_list)
-    p = group.add_parser("retry")
-    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p = group.add_parser(
+        "retry",
+        help="handle held messages again, from the stored copy or fetched back from the "
+        "mailbox's quarantine folder (also one too large to have been read)",
+    )
+    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="ids from `quarantine list`")
     p.set_defaults(func=cmd_quarantine_retry)
 
 
@@ -34,13 +40,24 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    for row in rows:
-        print(
-            f"#{row['id']:<5} {row['at'][:19]}  {row['size']:>10} B  {row['status']:<8} {row['reason']}"
-        )
     if not rows:
         print("quarantine is empty")
+        return 0
+    print(
+        f"{'id':<6} {'held at':<16}  {'size':>10}  {'status':<8} {'from':<28} {'date':<16}  subject / reason"
+    )
+    for row in rows:
+        print(
+            f"#{row['id']:<5} {row['at'][:16].replace('T', ' '):<16}  {row['size']:>8} B  "
+            f"{row['status']:<8} {_cell(row['from'], 28)} {_cell(row['date'], 16)}  "
+            f"{row['subject'] or '-'}\n{'':<7}{row['reason']}"
+        )
     return 0
+
+
+def _cell(value: str | None, width: int) -> str:
+    text = (value or "-").replace("T", " ") if value and value[:4].isdigit() else (value or "-")
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
 
 
 def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:

@@ -80,6 +80,9 @@ def merge(old: Mapping[str, object], new: Mapping[str, object]) -> dict[str, obj
     return out
 
 
+READ_CHARS = 200_000
+
+
 def extract(
     text: str,
     own_text: str,
@@ -88,11 +91,15 @@ def extract(
     our_lines: frozenset[str] = frozenset(),
     first_message: bool = False,
 ) -> dict[str, object]:
-    """The field values one client message gives; absent fields are left out."""
-    own = read_lines(own_text, our_lines)
+    """The field values one client message gives; absent fields are left out.
+
+    Only the first `READ_CHARS` of each text are read: a client writes the data at the
+    top, and 2 MB of pasted log lines must not cost seconds (issue 10).
+    """
+    own = read_lines(own_text[:READ_CHARS], our_lines)
     found: dict[str, object] = {}
     consumed = read_labels(own, found)
-    read_labels(read_lines(text, our_lines), found)
+    read_labels(read_lines(text[:READ_CHARS], our_lines), found)
     read_free_text(own, consumed, found, first_message)
     read_attachments(attachments, found)
     return {code: found[code] for code in FIELDS if code in found}

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     REPORT = "report"  # ARF abuse/feedback report (RFC 5965), MDN read receipt (RFC 8098)
     LOOP = "loop"  # a message we sent ourselves
     BULK = "bulk"  # list, bulk or junk mail
+    SPAM = "spam"  # our border MTA's spam verdict
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,15 @@ def _loop_reasons(mail: ParsedMail, support_address: str) -> tuple[str, ...]:
         reasons.append(f"{LOOP_HEADER} present")
     if mail.from_addr and mail.from_addr.lower() == support_address.lower():
         reasons.append("From: our support address")
+    return tuple(reasons)
+
+
+def _spam_reasons(mail: ParsedMail) -> tuple[str, ...]:
+    """Our border MTA's spam verdict (SpamAssassin, rspamd and kin; SPEC section 5)."""
+    reasons = []
+    for name in ("X-Spam-Flag", "X-Spam-Status", "X-Spam"):
+        if any(re.match(r"\s*yes\b", v, re.IGNORECASE) for v in mail.header_all(name)):
+            reasons.append(f"{name}: Yes")
     return tuple(reasons)
 
 
@@ -307,7 +317,7 @@ def classify(mail: ParsedMail, *, support_address: str, staff: frozenset[str]) -
     """Say what `mail` is and why (SPEC section 5).
 
     The first kind whose evidence is present wins, in this order: LOOP (our own message),
-    REPORT (ARF, MDN), BOUNCE (delivery status), AUTOREPLY (out-of-office, challenge/response,
+    SPAM (our border MTA's verdict), REPORT (ARF, MDN), BOUNCE (delivery status), AUTOREPLY (out-of-office, challenge/response,
     other Auto-Submitted mail), BULK (Precedence bulk/junk/list, List-Id, List-Unsubscribe),
     STAFF (From is a staff address; its authenticity is checked elsewhere), CLIENT.
     `reasons` lists the evidence for the kind followed by every reason not to auto-reply.
@@ -323,6 +333,7 @@ def _kind(
 ) -> tuple[Kind, tuple[str, ...]]:
     rules: tuple[tuple[Kind, Rule], ...] = (
         (Kind.LOOP, lambda m: _loop_reasons(m, support_address)),
+        (Kind.SPAM, _spam_reasons),
         (Kind.REPORT, _report_reasons),
         (Kind.BOUNCE, bounce_reasons),
         (Kind.AUTOREPLY, _autoreply_reasons),
@@ -343,6 +354,7 @@ def may_autoreply(mail: ParsedMail, *, support_address: str) -> tuple[bool, str 
     common practice (SPEC section 5). We never answer automatically when:
 
     * the message is our own: it carries `X-Mailintake-Loop`, or From is our support address;
+    * our border MTA marked it as spam (`X-Spam-Flag`, `X-Spam-Status` or `X-Spam`: Yes);
     * it has `Auto-Submitted` with any value other than `no` (RFC 3834 section 5);
     * it has `X-Autoreply` or `X-Autorespond`, or an out-of-office subject;
     * it has `Precedence: bulk`, `junk`, `list` or `auto_reply`;
@@ -362,6 +374,7 @@ def may_autoreply(mail: ParsedMail, *, support_address: str) -> tuple[bool, str 
 def _autoreply_verdict(mail: ParsedMail, support_address: str) -> tuple[bool, tuple[str, ...]]:
     refusals = (
         *_loop_reasons(mail, support_address),
+        *_spam_reasons(mail),
         *_report_reasons(mail),
         *bounce_reasons(mail),
         *_autoreply_reasons(mail),

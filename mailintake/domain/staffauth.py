@@ -8,6 +8,11 @@ commands (`domain.staffcmd`).
 
 Decisions worth knowing:
 
+- A message carrying a single-instance field of RFC 5322 section 3.6 (`SINGLETONS`) more than
+  once is never trusted, in any mode: DKIM signs the bottom-most instance while readers show
+  the top one, so a replayed staff mail with one more `Subject:` on top still verifies
+  (RFC 6376 section 8.15, "DKIM replay").
+
 - `none` trusts the From address alone; `exchange` trusts a message only when every
   `X-MS-Exchange-Organization-AuthAs` says `Internal` (Exchange removes that header from
   mail arriving from outside the organisation).
@@ -58,6 +63,22 @@ class Verdict:
     reason: str
 
 
+# RFC 5322 section 3.6, the table's "max number" 1 (issue 10, SPEC section 6).
+SINGLETONS = (
+    "date", "from", "sender", "reply-to", "to", "cc", "subject", "message-id", "in-reply-to",
+    "references",
+)  # fmt: skip
+
+
+def duplicated_singletons(headers: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The single-instance fields (lower case) that `headers` carries more than once."""
+    counts = {name: 0 for name in SINGLETONS}
+    for key, values in headers.items():
+        if key.lower() in counts:
+            counts[key.lower()] += 1 if isinstance(values, str) else len(values)
+    return tuple(name for name, count in counts.items() if count > 1)
+
+
 AUTHSERV_ID = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 
@@ -77,11 +98,35 @@ def parse_auth_mode(value: str) -> AuthMode:
 
 def verify_sender(mode: AuthMode, from_addr: str, headers: Mapping[str, Sequence[str]]) -> Verdict:
     """May this staff message run a command? See the module docstring for the rules."""
+    duplicated = duplicated_singletons(headers)
+    if duplicated:
+        names = ", ".join(duplicated)
+        return Verdict(False, f"header fields allowed once appear more than once: {names}")
     if mode.kind is AuthKind.NONE:
         return Verdict(True, "sender check off (MAILINTAKE_STAFF_AUTH=none)")
     if mode.kind is AuthKind.EXCHANGE:
         return _verify_exchange(headers)
     return _verify_authres(mode.authserv_id or "", from_addr, headers)
+
+
+def missing_stamp(mode: AuthMode, headers: Mapping[str, Sequence[str]]) -> str | None:
+    """Why this mail shows our border did not stamp it, or None (SPEC section 6, issue 10).
+
+    The sender check assumes every mail passed our border: in `authres:<id>` mode it
+    carries an `Authentication-Results` from `<id>`; in `exchange` mode an
+    `X-MS-Exchange-Organization-AuthSource`. Mail without it means the MTA is not
+    stamping or was bypassed, and no staff command can be trusted.
+    """
+    if mode.kind is AuthKind.NONE:
+        return None
+    if mode.kind is AuthKind.EXCHANGE:
+        if _values(headers, "x-ms-exchange-organization-authsource"):
+            return None
+        return "no X-MS-Exchange-Organization-AuthSource"
+    parsed = [_parse_ar(v) for v in _values(headers, "authentication-results")]
+    if any(h is not None and h.authserv_id == mode.authserv_id for h in parsed):
+        return None
+    return f"no Authentication-Results from {mode.authserv_id}"
 
 
 def _values(headers: Mapping[str, Sequence[str]], name: str) -> list[str]:

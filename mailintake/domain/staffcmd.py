@@ -166,6 +166,27 @@ def strip_tags(subject: str, prefix: str = "LOG") -> str:
     return rest.strip()
 
 
+def without_commands(subject: str, prefix: str = "LOG") -> str:
+    """`subject` with every bracket that reads as a command tag, or a mistyped one, in parentheses.
+
+    For every subject we write to staff (issue 10): a reply to our notice must never run,
+    or be refused for, a tag the notice quoted. Ticket keys and other brackets stay.
+    """
+
+    def defanged(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if _key_in(inner, prefix) is not None:
+            return match.group(0)
+        try:
+            if _read_tag(match.group(0), inner, prefix) is None:
+                return match.group(0)
+        except Refusal:
+            pass
+        return f"({inner})"
+
+    return BRACKET.sub(defanged, subject)
+
+
 def _kept_bracket(match: re.Match[str], prefix: str) -> str:
     inner = match.group(1)
     if _key_in(inner, prefix) is not None or _match_phrase(_fold(inner)) is not None:

@@ -85,9 +85,9 @@ def auto_reply(
     return True
 
 
-def may_mail(session: Session, app: App, to: str, ticket: db.Ticket, now: datetime) -> bool:
+def may_mail(session: Session, app: App, to: str, ticket: db.Ticket | None, now: datetime) -> bool:
     """The per-address cap on automatic mail in the last hour (SPEC section 5)."""
     if db.automatic_mail_count(session, to, now - CAP_WINDOW) < app.settings.autoreply_per_hour:
         return True
-    log.warning("mail.rate_limited", ticket=ticket.key, to=to)
+    log.warning("mail.rate_limited", ticket=ticket.key if ticket else None, to=to)
     return False

@@ -1,12 +1,14 @@
 """Use case: one incoming message, from raw bytes to committed effects (SPEC sections 1, 3 and 5).
 
 Owns: `handle_message` — the single entry for every way mail comes in (IMAP,
-Maildir, `ingest` files and pipes): size limit, duplicates, parsing,
-classification and the route by kind (client mail to `clientmail`, staff mail
-to `staff`; auto-replies, reports, bounces and our own loops here), and
-quarantining what cannot be handled. Each call is one transaction: the
-message, its attachments, the ticket change, history and the outbox rows of
-the answers are committed together, or nothing is. Must not talk to the
+Maildir, `ingest` files and pipes, `quarantine retry`), inside `guard`: size
+limit, duplicates (the same bytes, or the same Message-ID with the same
+sender, subject and body), parsing, classification and the route by kind
+(client mail to `clientmail`, staff mail to `staff`; auto-replies, reports,
+bounces, spam and our own loops here). What cannot be handled raises
+`Unprocessable` and the guard quarantines it (`holding`). Each call is one
+transaction: the message, its attachments, the ticket change, history and the
+outbox rows of the answers are committed together, or nothing is. Must not talk to the
 mailbox or the mail server (the daemon and the outbox do).
 """
 
@@ -24,8 +26,10 @@ from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
 from mailintake.domain import mailrules
+from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Bounce, Kind
-from mailintake.services import clientmail, notices, staff, threads
+from mailintake.errors import Unprocessable
+from mailintake.services import clientmail, deployment, guard, notices, staff, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -33,18 +37,37 @@ log = structlog.get_logger()
 
 
 def handle_message(
-    app: App, raw: bytes, *, received_at: datetime | None = None, source_ref: str | None = None
+    app: App,
+    raw: bytes,
+    *,
+    received_at: datetime | None = None,
+    source_ref: str | None = None,
+    size_limit: bool = True,
 ) -> Outcome:
-    """Process one raw message; a second call with the same message has no effect."""
+    """Process one raw message; a second call with the same message has no effect.
+
+    Every way in (daemon, `ingest`, `quarantine retry`) comes through here, inside the
+    one guard (`services.guard`): a message that cannot be handled is quarantined with
+    its reason and the next goes on; only a real transient fault raises `TransientError`.
+    `size_limit=False` handles a message over `MAILINTAKE_MAX_MESSAGE_MB` (an operator's retry).
+    """
+    received_at = received_at or app.clock()
+    return guard.guarded(
+        app, raw, lambda: _take(app, raw, received_at, source_ref, size_limit),
+        source_ref=source_ref, received_at=received_at,
+    )  # fmt: skip
+
+
+def _take(
+    app: App, raw: bytes, received_at: datetime, source_ref: str | None, size_limit: bool
+) -> Outcome:
     now = app.clock()
-    received_at = received_at or now
-    if len(raw) > app.settings.max_message_bytes:
-        reason = f"message over {app.settings.max_message_mb:g} MB"
-        return quarantine(app, raw, reason, source_ref, received_at)
+    if size_limit and len(raw) > app.settings.max_message_bytes:
+        raise Unprocessable(f"message over {app.settings.max_message_mb:g} MB")
     try:
         mail = parse(raw)
     except UnparseableMail as exc:
-        return quarantine(app, raw, f"cannot be parsed: {exc}", source_ref, received_at)
+        raise Unprocessable(f"cannot be parsed: {exc}") from exc
     app.blobs.put("raw", raw)
     msg = Incoming(mail, raw, hashlib.sha256(raw).hexdigest(), received_at, now, None)
     try:
@@ -70,6 +93,8 @@ def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
             return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
         outcome = _handle(session, app, msg)
         session.add(_intake_row(msg, outcome, source_ref))
+    if deployment.note_stamp(app, msg.mail, msg.now):
+        outcome = dataclasses.replace(outcome, unstamped=True)
     log.info("message.processed", ticket=outcome.ticket, outcome=outcome.outcome,
              message_id=msg.mail.message_id, sender=msg.mail.from_addr, reason=outcome.reason,
              source=source_ref)  # fmt: skip
@@ -77,7 +102,7 @@ def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
 
 
 def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.IntakeRow:
-    """What makes a second delivery of the same bytes or Message-ID a duplicate."""
+    """What makes a second delivery of the same bytes or the same message a duplicate."""
     return db.IntakeRow(
         raw_sha256=msg.raw_sha256,
         message_id=msg.mail.message_id,
@@ -86,84 +111,56 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
         processed_at=msg.now,
         outcome=outcome.outcome,
         ticket_key=outcome.ticket,
+        content_sha256=content_sha256(msg.mail),
     )
+
+
+def content_sha256(mail: ParsedMail) -> str:
+    """SHA-256 of sender, subject and body: what "the same message" compares (SPEC section 5)."""
+    parts = (mail.from_addr or "", mail.subject, mail.text)
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
     mail = msg.mail
-    previous = mail.message_id and db.intake_by_message_id(session, mail.message_id)
-    if previous:
-        return Outcome("duplicate", previous.ticket_key, mail.message_id, "same Message-ID seen")
+    previous = _same_message(session, mail)
+    if previous is not None:
+        return Outcome("duplicate", previous.ticket_key, mail.message_id, "same message seen")
     c = mailrules.classify(
         mail, support_address=app.settings.support_address, staff=app.settings.staff
     )
+    if c.kind in (Kind.CLIENT, Kind.STAFF) and not mail.from_addr:
+        # SPEC section 5: no, empty or unparsable From: nobody to answer, no one to trust.
+        raise Unprocessable("no usable sender address in From")
     msg = dataclasses.replace(msg, classification=c)
     return ROUTES[c.kind](session, app, msg)
 
 
-def quarantine(
-    app: App, raw: bytes, reason: str, source_ref: str | None, received_at: datetime | None = None
-) -> Outcome:
-    """Keep the raw message aside and alert staff (SPEC section 5); the caller moves it."""
-    now = app.clock()
-    sha256 = app.blobs.put("raw", raw)
-    with db.transaction(app.engine) as session:
-        row = db.QuarantineRow(
-            raw_sha256=sha256,
-            source_ref=source_ref,
-            size=len(raw),
-            reason=reason,
-            at=now,
-            received_at=received_at,
-        )
-        session.add(row)
-        session.flush()
-        notices.notify_staff(
-            session,
-            app,
-            subject=f"[mailintake] Wiadomość w kwarantannie / message quarantined #{row.id}",
-            title="Nie udało się obsłużyć wiadomości; zachowano ją w kwarantannie.",
-            lines=[
-                f"Powód / reason: {reason}",
-                f"Rozmiar / size: {len(raw)} B, SHA-256: {sha256}",
-                f"Ponów po naprawie / retry after a fix: mailintake quarantine retry {row.id}",
-            ],
-            now=now,
-        )
-    log.error("message.quarantined", reason=reason, sha256=sha256, source=source_ref)
-    return Outcome("quarantined", None, None, reason)
+def _same_message(session: Session, mail: ParsedMail) -> db.IntakeRow | None:
+    """An earlier intake of this Message-ID with the same sender, subject and body (SPEC §5).
 
-
-def quarantine_unread(app: App, size: int, source_ref: str, received_at: datetime) -> Outcome:
-    """A message too large to read: recorded and alerted; its raw copy stays in the mailbox."""
-    now = app.clock()
-    reason = f"message over {app.settings.max_message_mb:g} MB ({size} B), not read"
-    with db.transaction(app.engine) as session:
-        row = db.QuarantineRow(
-            source_ref=source_ref, size=size, reason=reason, at=now, received_at=received_at
-        )
-        session.add(row)
-        session.flush()
-        notices.notify_staff(
-            session,
-            app,
-            now=now,
-            subject=f"[mailintake] Wiadomość w kwarantannie / message quarantined #{row.id}",
-            title="Wiadomość jest za duża; przeniesiono ją do folderu kwarantanny.",
-            lines=[f"Powód / reason: {reason}", f"Skrzynka / mailbox ref: {source_ref}"],
-        )
-    log.error("message.quarantined", reason=reason, source=source_ref)
-    return Outcome("quarantined", None, None, reason)
+    A reused Message-ID on other content is a new message (FreeScout #5591); rows from
+    before the fingerprint existed count as the same, as they always did.
+    """
+    if not mail.message_id:
+        return None
+    fingerprint = content_sha256(mail)
+    for row in db.intakes_by_message_id(session, mail.message_id):
+        if row.content_sha256 in (None, fingerprint):
+            return row
+    return None
 
 
 # -- routes by kind of mail ------------------------------------------------
 
 
 def handle_note(session: Session, app: App, msg: Incoming) -> Outcome:
-    """Auto-replies and reports: a note on their ticket, never a ticket or an answer (SPEC §5)."""
-    ticket = threads.ticket_of_thread(session, app, msg.mail.thread_ids)
-    if ticket is None:
-        ticket = threads.ticket_from_subject(session, app, msg.mail.subject)
+    """Auto-replies and reports: a note on the ticket of the mail of ours they answer (SPEC §5).
+
+    Only a Message-ID we sent counts, never a key in the subject (issue 10): else a stranger's
+    "auto-reply" would land on anyone's ticket. Never a ticket or an answer.
+    """
+    ticket = threads.ticket_we_mailed(session, msg.mail.thread_ids)
     kind = msg.classified.kind.value.lower()
     if ticket is None:
         t.store_inbound(session, app, None, msg, kind=kind)
@@ -187,7 +184,7 @@ def _mark_bounced(session: Session, app: App, bounce: Bounce) -> db.Ticket | Non
     original = bounce.original_message_id
     if not original:
         return None
-    ticket = threads.ticket_of_thread(session, app, (original,))
+    ticket = threads.ticket_we_mailed(session, (original,))
     for row in session.exec(select(db.OutboxRow).where(db.OutboxRow.message_id == original)):
         row.status = "failed"
         row.last_error = f"bounced: {bounce.diagnostic or ''}"[:500]
@@ -206,10 +203,17 @@ def _flag_bounced(
         app,
         ticket=ticket,
         now=now,
+        alert="bounce",
         subject=f"[{ticket.key}] Niedoręczona wiadomość / bounce",
         title="Nasza wiadomość do klienta nie została doręczona / our mail bounced.",
         lines=[f"Adresy / addresses: {failed}", f"Diagnoza / diagnostic: {bounce.diagnostic}"],
     )
+
+
+def handle_spam(session: Session, app: App, msg: Incoming) -> Outcome:
+    """Our border MTA's spam verdict: kept, on no ticket, never answered (SPEC section 5)."""
+    t.store_inbound(session, app, None, msg, kind="spam")
+    return Outcome("ignored", None, msg.mail.message_id, ", ".join(msg.classified.reasons))
 
 
 def handle_loop(session: Session, app: App, msg: Incoming) -> Outcome:
@@ -225,4 +229,5 @@ ROUTES = {
     Kind.BULK: handle_note,
     Kind.BOUNCE: handle_bounce,
     Kind.LOOP: handle_loop,
+    Kind.SPAM: handle_spam,
 }

@@ -113,7 +113,7 @@ def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
 
 def ask_question(
     session: Session, app: App, ticket: db.Ticket, *, by: str, text: str, now: datetime
-) -> db.OutboxRow:
+) -> db.OutboxRow | None:
     """Mail the client a question; the ticket awaits the client and its SLA clock stops (SPEC §4).
 
     A second question while one is open restarts the reminder clock but keeps
@@ -147,7 +147,7 @@ def resolve(
     resolution: str,
     text: str,
     now: datetime,
-) -> db.OutboxRow:
+) -> db.OutboxRow | None:
     """→ ROZWIAZANY (`full` or `workaround`), auto-close in 72 h, the solution to the client.
 
     Raises `Refusal` when the status machine forbids it (SPEC section 2). An

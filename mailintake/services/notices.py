@@ -3,6 +3,13 @@
 Owns: `queue_mail` (a notice rendered from its template, threaded into the
 ticket's conversation, kept as an outgoing message and put in the outbox) and
 the notices every use case sends staff (`notify_staff`, `tell_staff_of_reply`).
+
+Two rules hold here for every mail, present and future (issue 10): nothing is
+queued to an address that cannot be delivered (`domain.recipients`), and no
+subject of a mail that goes to staff only carries a command tag
+(`staffcmd.without_commands`), so a reply to our notice never runs what it quotes.
+Staff alerts (`notify_staff(alert=…)`) are capped: `ALERTS_PER_HOUR` of one kind
+an hour, then one summary an hour.
 Must not commit (the use case does), send (the outbox does) or decide whether
 a notice may go to a client at all (the use case does; see `completion`).
 """
@@ -10,7 +17,7 @@ a notice may go to a client at all (the use case does; see `completion`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -19,6 +26,8 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.adapters.render import Rendered
 from mailintake.app import App
+from mailintake.domain import staffcmd
+from mailintake.domain.recipients import is_deliverable
 from mailintake.services.outcome import Incoming
 
 log = structlog.get_logger()
@@ -38,14 +47,23 @@ def queue_mail(
     auto_submitted: str | None = "auto-replied",
     automatic: bool = True,
     **context: Any,
-) -> db.OutboxRow:
-    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
+) -> db.OutboxRow | None:
+    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
+
+    None, and nothing queued, when no recipient can be delivered to (SPEC section 5).
+    """
+    to = [address for address in to if is_deliverable(address)]
+    if not to:
+        log.warning("mail.undeliverable", ticket=ticket.key if ticket else None, kind=kind)
+        return None
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
     out = outmail.Outgoing(
         sender=app.settings.support_address,
         to=tuple(to),
-        subject=subject if subject is not None else _subject(rendered, ticket),
+        subject=_safe_subject(
+            app, to, subject if subject is not None else _subject(rendered, ticket)
+        ),
         text=rendered.text,
         html=rendered.html,
         message_id=_new_message_id(app, ticket),
@@ -87,6 +105,18 @@ def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
         return rendered.subject
     assert ticket is not None, "a notice without a ticket needs a subject"
     return f"[{ticket.key}] {ticket.subject}"
+
+
+def _safe_subject(app: App, to: Sequence[str], subject: str) -> str:
+    """A subject for staff only carries no command tag (issue 10); a client's is as it is."""
+    if is_staff_only(app, to):
+        return staffcmd.without_commands(subject, app.settings.ticket_prefix)
+    return subject
+
+
+def is_staff_only(app: App, to: Sequence[str]) -> bool:
+    staff = {s.lower() for s in app.settings.staff}
+    return bool(to) and {a.lower() for a in to} <= staff
 
 
 def _thread_for(
@@ -170,24 +200,66 @@ def notify_staff(
     ticket: db.Ticket | None = None,
     now: datetime,
     kind: str = "staff_alert",
+    alert: str | None = None,
+    template: str = "staff_notice",
+    **context: Any,
 ) -> None:
-    """An alert or notice to every staff address; logged loudly when there is no staff."""
+    """An alert or notice to every staff address; logged loudly when there is no staff.
+
+    `alert` names an alert kind (`quarantine`, `untrusted`, `bounce`, …): its mails are
+    capped at `ALERTS_PER_HOUR` an hour, then one summary an hour (issue 10).
+    """
     staff = sorted(app.settings.staff)
     log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
     if not staff:
         return
+    if alert is not None:
+        kind = f"alert_{alert}"
+        allowed = alert_allowance(session, kind, now)
+        if allowed == "none":
+            log.warning("staff.alert_capped", alert=alert, subject=subject)
+            return
+        if allowed == "summary":
+            subject, title, lines = _summary(app, alert)
+            kind, template, context = f"{kind}_summary"[:32], "staff_notice", {}
     queue_mail(
         session,
         app,
         ticket=ticket,
         to=staff,
-        template="staff_notice",
+        template=template,
         kind=kind,
         now=now,
         subject=subject,
         auto_submitted="auto-generated",
         title=title,
         lines=list(lines),
+        **context,
+    )
+
+
+ALERTS_PER_HOUR = 10
+ALERT_WINDOW = timedelta(hours=1)
+
+
+def alert_allowance(session: Session, kind: str, now: datetime) -> str:
+    """`mail`, `summary` (the cap is reached, no summary yet this hour) or `none`."""
+    since = now - ALERT_WINDOW
+    if db.outbox_count(session, kind, since) < ALERTS_PER_HOUR:
+        return "mail"
+    return "summary" if db.outbox_count(session, f"{kind}_summary"[:32], since) == 0 else "none"
+
+
+def _summary(app: App, alert: str) -> tuple[str, str, list[str]]:
+    return (
+        f"[mailintake] Wstrzymano alerty / alerts held: {alert}",
+        f"{ALERTS_PER_HOUR} alertów „{alert}” w ciągu godziny; kolejne przez godzinę tylko "
+        f"w logu ({ALERTS_PER_HOUR} '{alert}' alerts within an hour; more go to the log only "
+        "for an hour).",
+        [
+            "Sprawdź / check: mailintake quarantine list, mailintake tickets list, "
+            "and the log (journalctl -u mailintake)."
+        ],
     )
 
 

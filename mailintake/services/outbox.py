@@ -153,6 +153,7 @@ def _alert_staff(
         app,
         ticket=ticket,
         now=now,
+        alert="unsent",
         subject=f"[mailintake] Wiadomość niewysłana / mail not delivered: {row.kind}",
         title="Nie udało się wysłać wiadomości / a message could not be sent.",
         lines=[

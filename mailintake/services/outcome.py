@@ -30,6 +30,7 @@ class Outcome:
     ticket: str | None = None
     message_id: str | None = None
     reason: str | None = None
+    unstamped: bool = False  # our border MTA did not stamp it (services.deployment)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from email.utils import formataddr
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.adapters.parse import parse
+from mailintake.adapters.parse import parse, parse_addresses
 from mailintake.app import App
 from mailintake.domain import mailrules
 from mailintake.domain.mail import Attachment, ParsedMail
@@ -88,7 +88,7 @@ def _forwarded(mail: ParsedMail) -> tuple[ParsedMail | None, tuple[Attachment, .
     """The forwarded message and the staff mail's attachments not part of it."""
     for attachment in mail.attachments:
         if attachment.content_type in ENCLOSED:
-            return parse(attachment.data), mail.attachments
+            return parse(attachment.data), tuple(a for a in mail.attachments if not a.enclosed)
     files = tuple(a for a in mail.attachments if a.content_type not in ENCLOSED)
     inline = _inline_forward(mail.text, files)
     return (inline, ()) if inline is not None else (None, mail.attachments)
@@ -135,9 +135,10 @@ def _rebuild(headers: dict[str, str], body: str, files: tuple[Attachment, ...]) 
 
 
 def _address(value: str) -> str:
-    """Outlook writes `Jan Kowalski [mailto:jan@x.pl]`, `Jan <jan@x.pl>` or a bare address."""
-    found = re.search(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", value)
-    if found is None:
-        return ""
-    name = value[: found.start()].strip(" \t\"'<[(").removesuffix("mailto:").strip(" \t\"'<[(")
-    return formataddr((name, found.group(0)))
+    """Outlook writes `Jan Kowalski [mailto:jan@x.pl]`, `Jan <jan@x.pl>` or a bare address.
+
+    The address comes from the address part only, never from the display name (issue 10).
+    """
+    value = re.sub(r"\[mailto:([^\]\s]+)\]", r"<\1>", value, flags=re.IGNORECASE)
+    found = parse_addresses(value)
+    return formataddr(found[0]) if found else ""

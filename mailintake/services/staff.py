@@ -67,6 +67,7 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
         return _untrusted(session, app, msg, ticket, verdict.reason)
     try:
         command = staffcmd.parse_command(mail.subject, prefix=app.settings.ticket_prefix)
+        _refuse_if_quoted(session, app, msg, command)
         return _run(Job(session, app, msg, command, ticket))
     except Refusal as refusal:
         return _refuse(session, app, msg, ticket, str(refusal))
@@ -84,12 +85,12 @@ def _untrusted(
     key = ticket.key if ticket else None
     log.warning("security.untrusted_staff_command", sender=mail.from_addr, ticket=key,
                 reason=reason, subject=mail.subject, message_id=mail.message_id)  # fmt: skip
-    # Every staff address is told, so the real owner of a forged address learns of it too.
-    notices.queue_mail(
-        session, app, ticket=ticket, to=sorted(app.settings.staff), template="staff_untrusted",
-        kind="staff_alert", now=msg.now, auto_submitted="auto-generated",
-        subject=f"{_prefix(ticket)}Niezweryfikowany nadawca / unverified staff sender: "
-        f"{mail.subject}",
+    # Every staff address is told, so the real owner of a forged address learns of it too;
+    # the subject quotes the forgery's, its command tags defanged by `notices` (issue 10).
+    notices.notify_staff(
+        session, app, ticket=ticket, template="staff_untrusted", alert="untrusted",
+        now=msg.now, title="", subject=f"{_prefix(ticket)}Niezweryfikowany nadawca / "
+        f"unverified staff sender: {mail.subject}",
         sender=mail.from_addr, original_subject=mail.subject, reason=reason,
         message_id=mail.message_id,
     )  # fmt: skip
@@ -111,6 +112,23 @@ def _refuse(
     log.info("staff.command_refused", sender=mail.from_addr, reason=reason,
              ticket=ticket.key if ticket else None)  # fmt: skip
     return Outcome("refused", ticket.key if ticket else None, mail.message_id, reason)
+
+
+def _refuse_if_quoted(session: Session, app: App, msg: Incoming, command: Command) -> None:
+    """A reply to a staff-only notice of ours never runs a tag that notice's subject quoted.
+
+    Our notices defang tags now (`notices`); this also covers those sent before (issue 10).
+    """
+    if command.action is Action.RELAY:
+        return
+    for ours in db.sent_messages(session, msg.mail.in_reply_to):
+        to = [a.strip() for a in ours.to_addrs.split(",")]
+        if notices.is_staff_only(app, to) and command.tag.lower() in ours.subject.lower():
+            raise Refusal(
+                f"{command.tag} pochodzi z tematu naszego powiadomienia; napisz polecenie w nowym "
+                f"temacie ({command.tag} was quoted from our notice's subject; write the command "
+                "in a new subject)"
+            )
 
 
 def _prefix(ticket: db.Ticket | None) -> str:

@@ -30,9 +30,13 @@ def find_ticket(session: Session, app: App, mail: ParsedMail) -> db.Ticket | Non
     return None
 
 
-def ticket_of_thread(session: Session, app: App, ids: tuple[str, ...]) -> db.Ticket | None:
-    """The ticket of a stored message among `ids`, else of one of our Message-IDs among them."""
-    return db.ticket_by_message_ids(session, ids) or ticket_from_our_ids(session, app, ids)
+def ticket_we_mailed(session: Session, ids: tuple[str, ...]) -> db.Ticket | None:
+    """The ticket of a message we actually sent among `ids` (its `message` row, direction out).
+
+    What an auto-reply, an out-of-office note or a bounce may join (issue 10): not a
+    key-shaped Message-ID anyone can write, not the subject key, not a client's message.
+    """
+    return db.ticket_by_message_ids(session, ids, direction="out")
 
 
 def ticket_from_our_ids(session: Session, app: App, ids: tuple[str, ...]) -> db.Ticket | None:

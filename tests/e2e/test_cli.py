@@ -234,5 +234,6 @@ def test_check_on_the_embedded_default_passes_before_the_first_run(tmp_path):
     """`check` on a fresh machine (Maildir, file outbox, SQLite not yet created) says OK."""
     out = cli(tmp_path / "state", "check")
     lines = out.stdout.decode().splitlines()
-    assert [line.split()[1] for line in lines] == ["configuration", "database", "mailbox", "smtp"]
+    names = [line.split()[1] for line in lines]
+    assert names == ["configuration", "database", "mailbox", "smtp", "sender"]
     assert all(line.startswith("OK") for line in lines)

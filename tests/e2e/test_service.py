@@ -240,7 +240,9 @@ def test_check_all_ok(tmp_path, dovecot, smtp_server):
     """Against a working Dovecot, aiosmtpd and SQLite every check says OK and the exit is 0."""
     code, lines = check_lines(tmp_path, check_env(dovecot, smtp_server, dovecot.new_user()))
     assert code == 0
-    assert lines == ["OK   configuration", "OK   database", "OK   mailbox", "OK   smtp"]
+    assert lines[:4] == ["OK   configuration", "OK   database", "OK   mailbox", "OK   smtp"]
+    assert lines[4].startswith("OK   sender check")  # issue 10: the border's stamp
+    assert len(lines) == 5
 
 
 def test_check_names_a_refused_imap_login(tmp_path, dovecot, smtp_server):

@@ -28,6 +28,7 @@ import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from mailintake.adapters.inbox import folders as held
 from mailintake.adapters.inbox.protocol import InboxItem
 from mailintake.adapters.oauth2 import TokenProvider
 from mailintake.errors import ConfigError, TransientError
@@ -241,13 +242,15 @@ class ImapInbox:
             chunk = listed[start : start + batch]
             wanted = [uid for _, uid, size in chunk if size <= max_bytes]
             bodies = self._call("fetch", self._bodies, wanted) if wanted else {}
+            big = [uid for _, uid, size in chunk if size > max_bytes]
+            heads = self._call("fetch", held.header_blocks, big) if big else {}
             if self._uidvalidity != uidvalidity:  # reconnected to a renumbered folder
                 raise TransientError(f"UIDVALIDITY of {self.account} changed while reading")
             for received_at, uid, size in chunk:
                 raw = bodies.get(uid) if size <= max_bytes else None
                 if size <= max_bytes and raw is None:
                     continue  # expunged by someone else since we listed it
-                yield InboxItem(f"imap:{uidvalidity}:{uid}", raw, size, received_at)
+                yield InboxItem(f"imap:{uidvalidity}:{uid}", raw, size, received_at, heads.get(uid))
         log.info("inbox.fetched", mailbox=str(self.account), count=len(listed))
 
     @staticmethod
@@ -261,17 +264,19 @@ class ImapInbox:
     def mark_processed(self, refs: Sequence[str]) -> None:
         self._move(refs, self._processed)
 
-    def quarantine(self, refs: Sequence[str]) -> None:
-        self._move(refs, self._quarantine)
+    def quarantine(self, refs: Sequence[str]) -> dict[str, str]:
+        """Move to the quarantine folder; RFC 4315 COPYUID tells each message's new UID."""
+        return held.held_refs(refs, self._move(refs, self._quarantine))
 
-    def _move(self, refs: Sequence[str], folder: str) -> None:
+    def _move(self, refs: Sequence[str], folder: str) -> str | None:
+        """Move the messages; the server's COPYUID answer (RFC 4315), when it gave one."""
         if not refs:
-            return
+            return None
         self._session()  # learn the current UIDVALIDITY before judging refs
         uids = self._uids_of(refs)
-        if uids:
-            self._call("move", self._move_uids, uids, folder)
+        copyuid = self._call("move", self._move_uids, uids, folder) if uids else None
         log.info("inbox.moved", mailbox=str(self.account), folder=folder, count=len(uids))
+        return copyuid
 
     def _uids_of(self, refs: Sequence[str]) -> list[int]:
         uids = []
@@ -286,18 +291,21 @@ class ImapInbox:
             uids.append(int(uid))
         return uids
 
-    def _move_uids(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+    def _move_uids(self, client: IMAPClient, uids: list[int], folder: str) -> str | None:
         self._ensure_folder(client, folder)
         uids_text = uid_set(uids)
+        client._imap.untagged_responses.pop("COPYUID", None)
         if client.has_capability("MOVE"):
             client.move(uids_text, folder)  # RFC 6851
-            return
-        client.copy(uids_text, folder)
+            return held.copyuid(client)
+        copied = client.copy(uids_text, folder)
+        found = held.copyuid(client) or held.copyuid_text(copied)
         client.add_flags(uids, [b"\\Deleted"], silent=True)
         if client.has_capability("UIDPLUS"):
             client.uid_expunge(uids_text)  # RFC 4315: expunge exactly these UIDs
         else:
             client.expunge()
+        return found
 
     def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
         if folder in self._known_folders:
@@ -306,6 +314,24 @@ class ImapInbox:
             client.create_folder(folder)
             log.info("inbox.folder_created", mailbox=str(self.account), folder=folder)
         self._known_folders.add(folder)
+
+    # held messages (quarantine retry) ------------------------------------------------------
+
+    def fetch_held(self, held_ref: str | None, message_id: str | None) -> bytes | None:
+        body = lambda client, uid: self._bodies(client, [uid]).get(uid)  # noqa: E731
+        raw = self._call("fetch held", self._held, (held_ref, message_id), body)
+        return raw if isinstance(raw, bytes) else None
+
+    def release(self, held_ref: str | None, message_id: str | None) -> bool:
+        move = lambda client, uid: self._move_uids(client, [uid], self._processed) or True  # noqa: E731
+        return bool(self._call("release", self._held, (held_ref, message_id), move))
+
+    def newest_heads(self, count: int) -> list[bytes]:
+        where = (self.account.folder, self._processed)
+        return self._call("read headers", held.newest_heads, where, self.account.folder, count)
+
+    def _held(self, client: IMAPClient, locate: tuple[str | None, str | None], action: Any) -> Any:
+        return held.in_folder(client, self._quarantine, self.account.folder, locate, action)
 
     # waiting ---------------------------------------------------------------------------
 

@@ -35,13 +35,7 @@ class MaildirInbox:
         _make_maildir(path)
 
     def _files(self) -> dict[str, Path]:
-        files = {}
-        for sub in ("new", "cur"):
-            for entry in os.scandir(self.path / sub):
-                if entry.is_file() and not entry.name.startswith("."):
-                    # The unique part is the name before ":2,flags" (Maildir spec "info").
-                    files[entry.name.split(":", 1)[0]] = Path(entry.path)
-        return files
+        return _files_in(self.path)
 
     def fetch(self, max_bytes: int, batch: int = 100) -> Iterator[InboxItem]:
         listed = []
@@ -55,14 +49,36 @@ class MaildirInbox:
         log.info("inbox.listed", mailbox=str(self.path), count=len(listed))
         for mtime, key, size, path in listed:
             raw = path.read_bytes() if size <= max_bytes else None
-            yield InboxItem(key, raw, size, datetime.fromtimestamp(mtime, UTC))
+            head = None if raw is not None else _head(path)
+            yield InboxItem(key, raw, size, datetime.fromtimestamp(mtime, UTC), head)
         log.info("inbox.fetched", mailbox=str(self.path), count=len(listed))
 
     def mark_processed(self, refs: Sequence[str]) -> None:
         self._move(refs, self._processed)
 
-    def quarantine(self, refs: Sequence[str]) -> None:
+    def quarantine(self, refs: Sequence[str]) -> dict[str, str]:
+        """The unique name stays the same in the quarantine folder: it is the held ref."""
         self._move(refs, self._quarantine)
+        return {ref: ref for ref in refs}
+
+    def fetch_held(self, held_ref: str | None, message_id: str | None) -> bytes | None:
+        path = _files_in(self._quarantine).get(held_ref or "")
+        return path.read_bytes() if path is not None else None
+
+    def release(self, held_ref: str | None, message_id: str | None) -> bool:
+        path = _files_in(self._quarantine).get(held_ref or "")
+        if path is None:
+            return False
+        _make_maildir(self._processed, subfolder=True)
+        path.rename(self._processed / path.parent.name / path.name)
+        return True
+
+    def newest_heads(self, count: int) -> list[bytes]:
+        heads = []
+        for folder in (self.path, self._processed):
+            files = sorted(_files_in(folder).values(), key=_mtime)[-count:]
+            heads += [head for path in files if (head := _head(path)) is not None]
+        return heads
 
     def _move(self, refs: Sequence[str], folder: Path) -> None:
         if not refs:
@@ -89,6 +105,35 @@ class MaildirInbox:
                 raise ConfigError(f"MAILINTAKE_INBOX_URL: {self.path / sub} is not writable")
 
     def close(self) -> None:
+        return None
+
+
+def _files_in(path: Path) -> dict[str, Path]:
+    """Unique name → file of the messages in a Maildir's new/ and cur/ (none if it is missing)."""
+    files = {}
+    for sub in ("new", "cur"):
+        if not (path / sub).is_dir():
+            continue
+        for entry in os.scandir(path / sub):
+            if entry.is_file() and not entry.name.startswith("."):
+                # The unique part is the name before ":2,flags" (Maildir spec "info").
+                files[entry.name.split(":", 1)[0]] = Path(entry.path)
+    return files
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _head(path: Path, limit: int = 65_536) -> bytes | None:
+    """The first bytes of an oversize message: enough for its header block."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit)
+    except OSError:
         return None
 
 

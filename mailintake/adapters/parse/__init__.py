@@ -38,6 +38,7 @@ The modules, each importing only modules listed above it (no cycles):
 
 from __future__ import annotations
 
+from mailintake.adapters.parse.addresses import parse_addresses
 from mailintake.adapters.parse.assemble import UnparseableMail, parse
 from mailintake.adapters.parse.charsets import decode_bytes
 from mailintake.adapters.parse.encoded_words import decode_words
@@ -53,6 +54,7 @@ __all__ = [
     "decode_words",
     "html_to_text",
     "parse",
+    "parse_addresses",
     "sanitize_filename",
     "strip_reply",
 ]

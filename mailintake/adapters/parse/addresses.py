@@ -1,9 +1,20 @@
 """Addresses of a message: the sender and the To, Cc and Reply-To lists.
 
-Owns: (display name, lower-case address) pairs read from mail-parser, with the
-stdlib reading every occurrence of the header when mail-parser finds nothing
-usable; which header names the sender (From, else Sender, else Reply-To, RFC
-5322 §3.6.2); display names decoded (RFC 2047, raw 8-bit).
+Owns: (display name, lower-case address) pairs read from the raw, undecoded
+header values with the RFC 5322 address grammar of the standard library's
+`email.headerregistry` (every occurrence of the header, top first), and the
+display names decoded (RFC 2047, raw 8-bit) only after the address was read.
+
+Decisions worth knowing (issue 10, SPEC section 6):
+
+- An address never comes from a display name, decoded or not: RFC 2047 words are
+  decoded *after* parsing, as RFC 2047 section 5 says, so
+  `=?utf-8?q?Anna:_anna@x?= <intern@x>` is `intern@x`.
+- The sender is the `From` field only (RFC 5322 section 3.6.2: the author);
+  `Sender` and `Reply-To` are forgeable just the same and say nothing about who
+  wrote. No parsable `user@domain` in `From` → no sender (the intake quarantines).
+- A header value is read up to `MAX_HEADER_CHARS` and `MAX_ADDRESSES` addresses:
+  the grammar is recursive descent, and a 1 MB To list must stay cheap.
 
 Must not: decide whether a sender is a client, staff or a robot
 (`domain.mailrules`), or raise: an unusable address is left out.
@@ -11,67 +22,94 @@ Must not: decide whether a sender is a client, staff or a robot
 
 from __future__ import annotations
 
-import email.utils
+import email.policy
 import re
+from email.message import Message
 
 from mailintake.adapters.parse.charsets import unsurrogate
 from mailintake.adapters.parse.encoded_words import decode_words
-from mailintake.adapters.parse.headers import one_line
+from mailintake.adapters.parse.headers import one_line, unfold
+
+MAX_HEADER_CHARS = 16_384
+MAX_ADDRESSES = 100
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
+_HEADER_FACTORY = email.policy.default.header_factory
+_QUOTED_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)')
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
 
 
-def _addresses(
-    mp: object, name: str, values: tuple[str, ...], hint: str | None = None
-) -> list[tuple[str, str]]:
-    """(display name, lower-case address) pairs of header `name`.
-
-    mail-parser reads the first occurrence; when it finds nothing usable the
-    stdlib reads every occurrence (a broken first `From:` is followed by a good
-    one in real mail).
-    """
-    pairs: list[tuple[str, str]] = []
-    try:
-        got = getattr(mp, name.replace("-", "_") + ("_" if name == "from" else ""), None)
-        if isinstance(got, list):
-            pairs = [(str(n), str(a)) for n, a in got]
-    except Exception:  # noqa: BLE001 - mail-parser is best effort, stdlib below
-        pairs = []
-    found = [_address_pair(n, a, hint) for n, a in pairs]
-    if not any(found):
-        found = [_address_pair(n, a, None) for n, a in _stdlib_addresses(values)]
-    return [pair for pair in found if pair]
-
-
-def _stdlib_addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    try:
-        return email.utils.getaddresses(list(values))
-    except Exception:  # noqa: BLE001
+def raw_values(msg: Message, name: str) -> list[str]:
+    """Every raw value of header `name`, top first, unfolded and undecoded."""
+    try:  # raw_items keeps raw 8-bit bytes as surrogates; get_all would replace them
+        return [unfold(str(v)) for n, v in msg.raw_items() if n.strip().lower() == name]
+    except Exception:  # noqa: BLE001 - an odd Header object
         return []
 
 
-def _address_pair(name: str, addr: str, hint: str | None) -> tuple[str, str] | None:
-    addr = unsurrogate(addr).strip().strip("<>").strip().lower()
-    # A bare local part is kept for MAILER-DAEMON style senders (RFC 5322 obs-).
-    if not re.fullmatch(r"[^\s@]+@[^\s@]+|[\w.+-]+", addr):
-        return None
-    # mail-parser escapes raw 8-bit bytes as "\udcXX" text and keeps encoded
-    # words it finds invalid; recover both.
-    name = re.sub(r"\\u(dc[89a-f][0-9a-f])", lambda m: chr(int(m.group(1), 16)), name)
-    return one_line(decode_words(name, hint=hint)), addr
+def parse_addresses(value: str, hint: str | None = None) -> list[tuple[str, str]]:
+    """(display name, lower-case `user@domain`) pairs of one raw header value, in order."""
+    value = unsurrogate(value[:MAX_HEADER_CHARS], None, hint)
+    try:
+        header = _HEADER_FACTORY("to", value)
+        mailboxes = header.addresses[:MAX_ADDRESSES]
+    except Exception:  # noqa: BLE001 - the stdlib grammar is best effort
+        return []
+    if any("invalid address" in str(d) for d in header.defects):
+        return _angle_addresses(value)
+    pairs = []
+    for mailbox in mailboxes:
+        addr = f"{mailbox.username}@{mailbox.domain}".lower()
+        if mailbox.username and mailbox.domain and _ADDRESS.fullmatch(addr):
+            pairs.append((_name(value, mailbox.display_name, len(mailboxes), hint), addr))
+    return pairs
 
 
-def sender(
-    mp: object, headers: dict[str, tuple[str, ...]], defects: list[str], hint: str | None
-) -> tuple[str, str]:
-    """Who wrote it: From, else Sender, else Reply-To (what a reply would reach)."""
-    for name in ("from", "sender", "reply-to"):
-        found = _addresses(mp, name, headers.get(name, ()), hint)
-        if found:
-            if name != "from":
-                defects.append(f"no usable From: sender taken from {name}")
-            return found[0]
-    return "", ""
+def _name(value: str, parsed: str, count: int, hint: str | None) -> str:
+    """The display name, decoded by our decoder from the raw phrase (charset labels lie).
+
+    Only the name: the address was read by the grammar before any decoding.
+    """
+    if count == 1 and value.count("<") == 1:
+        raw = value.partition("<")[0].strip()
+        if raw.startswith('"') and raw.endswith('"') and len(raw) > 1:
+            raw = raw[1:-1].replace('\\"', '"')
+    else:
+        raw = str(parsed) or _comment_name(value, count)
+    return one_line(decode_words(raw, hint=hint))
 
 
-def address_list(mp: object, name: str, headers: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+_TRAILING_COMMENT = re.compile(r"\(([^()]*)\)\s*$")
+
+
+def _comment_name(value: str, count: int) -> str:
+    """The old `addr (Name)` form (RFC 822): the comment is the name, for a lone address."""
+    match = _TRAILING_COMMENT.search(value) if count == 1 else None
+    return match.group(1).strip() if match else ""
+
+
+def _angle_addresses(value: str) -> list[tuple[str, str]]:
+    """A value the grammar cannot read (`anna@x <evil@y>`): only its `<addr>` parts count."""
+    found = _ANGLE_ADDR.findall(_QUOTED_OR_COMMENT.sub(" ", value))[:MAX_ADDRESSES]
+    return [(_name(value, "", len(found), None), a.lower()) for a in found if _ADDRESS.fullmatch(a)]
+
+
+def sender(msg: Message, defects: list[str], hint: str | None) -> tuple[str, str]:
+    """(display name, address) of the first mailbox of `From`; ("", "") when there is none.
+
+    Several `From` fields naming different addresses leave the sender unknown: which
+    one wrote is anyone's guess (a DKIM replay prepends one; issue 10).
+    """
+    values = raw_values(msg, "from")
+    firsts = [found[0] for value in values if (found := parse_addresses(value, hint))]
+    if len({addr for _, addr in firsts}) > 1:
+        defects.append("several From fields with different addresses: sender unknown")
+        return "", ""
+    if values and not firsts:
+        defects.append("From has no parsable address: sender unknown")
+    return firsts[0] if firsts else ("", "")
+
+
+def address_list(msg: Message, name: str, hint: str | None = None) -> tuple[str, ...]:
     """The lower-case addresses of header `name` (e.g. "to"), each once, in order."""
-    return tuple(dict.fromkeys(a for _, a in _addresses(mp, name, headers.get(name, ()))))
+    found = (a for value in raw_values(msg, name) for _, a in parse_addresses(value, hint))
+    return tuple(dict.fromkeys(found))

@@ -16,7 +16,14 @@ from email.message import Message
 from mailintake.adapters.parse import large
 from mailintake.adapters.parse.addresses import address_list, sender
 from mailintake.adapters.parse.dates import message_date
-from mailintake.adapters.parse.headers import charset_hint, header_items, msg_ids, one_line
+from mailintake.adapters.parse.defects import MAX_DEFECTS
+from mailintake.adapters.parse.headers import (
+    charset_hint,
+    header_items,
+    msg_ids,
+    one_line,
+    trimmed_references,
+)
 from mailintake.adapters.parse.load import load_message
 from mailintake.adapters.parse.mime import Body
 from mailintake.adapters.parse.owntext import strip_reply
@@ -53,7 +60,7 @@ def _parse(raw: bytes) -> ParsedMail:
         return values[0] if values else None
 
     hint = charset_hint(msg)
-    from_name, from_addr = sender(mp, headers, defects, hint)
+    from_name, from_addr = sender(msg, defects, hint)
     body = Body(defects, hint, linesep=b"\r\n" if b"\r\n" in raw[:4096] else b"\n")
     body.walk(msg)
     text = body.text()
@@ -64,19 +71,19 @@ def _parse(raw: bytes) -> ParsedMail:
         subject=one_line(first("subject") or ""),
         from_addr=from_addr or None,
         from_name=from_name,
-        to=address_list(mp, "to", headers),
-        cc=address_list(mp, "cc", headers),
-        reply_to=address_list(mp, "reply-to", headers),
+        to=address_list(msg, "to", hint),
+        cc=address_list(msg, "cc", hint),
+        reply_to=address_list(msg, "reply-to", hint),
         date=message_date(mp, first("date"), defects),
         in_reply_to=msg_ids(first("in-reply-to")),
-        references=msg_ids(" ".join(headers.get("references", ()))),
+        references=trimmed_references(msg_ids(" ".join(headers.get("references", ()))), defects),
         headers=headers,
         content_type=_content_type(msg),
         text=text,
         html=body.html(),
         own_text=strip_reply(text),
         attachments=tuple(body.attachments),
-        defects=tuple(dict.fromkeys(defects)),
+        defects=tuple(dict.fromkeys(defects))[:MAX_DEFECTS],
     )
 
 

@@ -11,6 +11,7 @@ the header block itself (`load` does that before the tree is built).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from email.message import Message
 
@@ -44,6 +45,16 @@ def header_items(msg: Message, defects: list[str]) -> dict[str, tuple[str, ...]]
     return {name: tuple(values) for name, values in headers.items()}
 
 
+def header_text(msg: Message, name: str, defects: list[str], hint: str | None) -> str:
+    """The first value of header `name`, decoded as top-level headers are (RFC 2047, 8-bit)."""
+    try:
+        raw = next((v for n, v in msg.raw_items() if n.strip().lower() == name), None)
+    except Exception as exc:  # noqa: BLE001 - a broken header must not stop intake
+        defects.append(f"headers unreadable: {exc!r}")
+        return ""
+    return "" if raw is None else _header_text(raw, defects, hint)
+
+
 def charset_hint(msg: Message) -> str | None:
     """The top part's declared charset: the likely code page of raw 8-bit header bytes."""
     try:
@@ -61,13 +72,36 @@ def _header_text(raw: object, defects: list[str], hint: str | None) -> str:
 
 
 _MSGID = re.compile(r"<([^<>]*)>")
+MAX_ID_BYTES = 250  # a Message-ID is an index key: PostgreSQL's B-tree holds ~2,700 bytes
+MAX_REFERENCES = 50  # RFC 5322 §3.6.4: a trimmed References keeps the first and the latest
 
 
 def msg_ids(value: str | None) -> tuple[str, ...]:
-    """Bare Message-IDs (no brackets, no white space) in the order written."""
+    """Bare Message-IDs (no brackets, no white space) in the order written, each once.
+
+    An id longer than `MAX_ID_BYTES` in UTF-8 is shortened to its start and a SHA-256 of
+    the whole, the same way wherever it appears, so threading still matches (issue 10).
+    """
     if not value:
         return ()
     found = [re.sub(r"\s+", "", m) for m in _MSGID.findall(value)]
     if not found:  # some mailers omit the brackets
         found = value.split()
-    return tuple(dict.fromkeys(mid for mid in found if mid))
+    return tuple(dict.fromkeys(bounded_id(mid) for mid in found if mid))
+
+
+def bounded_id(mid: str) -> str:
+    """`mid` itself, or its first 180 bytes and a digest of the whole when it is longer."""
+    data = mid.encode("utf-8", errors="surrogatepass")
+    if len(data) <= MAX_ID_BYTES:
+        return mid
+    head = data[:180].decode("utf-8", errors="ignore")
+    return f"{head}#sha256:{hashlib.sha256(data).hexdigest()[:32]}"
+
+
+def trimmed_references(ids: tuple[str, ...], defects: list[str]) -> tuple[str, ...]:
+    """At most `MAX_REFERENCES` ids: the thread's first and the latest (issue 10)."""
+    if len(ids) <= MAX_REFERENCES:
+        return ids
+    defects.append(f"References with {len(ids)} ids: the first and the last 49 kept")
+    return (ids[0], *ids[-(MAX_REFERENCES - 1) :])

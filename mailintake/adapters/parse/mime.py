@@ -15,6 +15,7 @@ message means, or raise: a part that fails is skipped and recorded in
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 import io
 import re
@@ -23,9 +24,8 @@ from email.message import Message
 
 from mailintake.adapters.parse.charsets import decode_bytes
 from mailintake.adapters.parse.defects import add_defect
-from mailintake.adapters.parse.encoded_words import decode_words
 from mailintake.adapters.parse.filenames import sanitize_filename
-from mailintake.adapters.parse.headers import one_line, unfold
+from mailintake.adapters.parse.headers import header_text, one_line
 from mailintake.adapters.parse.htmltext import html_to_text
 from mailintake.adapters.parse.params import (
     described_name,
@@ -40,12 +40,29 @@ from mailintake.domain.mail import Attachment
 
 _BODY_TYPES = ("text/plain", "text/html")
 _MAX_DEPTH = 50  # mail-parser guards recursion in its parser; we guard our walk
+MAX_PARTS = 1000  # parts read per message; the rest stays in the raw copy (issue 10)
+
+
+class PartBudget:
+    """How many more parts one message's walk may read; notes the cut once."""
+
+    def __init__(self, parts: int = MAX_PARTS) -> None:
+        self.left = parts
+
+    def take(self, defects: list[str]) -> bool:
+        self.left -= 1
+        if self.left == -1:
+            defects.append(f"over {MAX_PARTS} MIME parts: the rest not read, kept in the raw copy")
+        return self.left >= 0
 
 
 class Body:
     """Collects body texts and attachments while walking one message tree."""
 
-    def __init__(self, defects: list[str], hint: str | None, linesep: bytes) -> None:
+    def __init__(
+        self, defects: list[str], hint: str | None, linesep: bytes, budget: PartBudget | None = None
+    ) -> None:
+        self.budget = budget or PartBudget()
         self.defects = defects
         self.hint = hint  # charset for raw 8-bit file names
         self.linesep = linesep  # enclosed messages are re-serialised as they came
@@ -68,7 +85,9 @@ class Body:
     def walk(self, part: Message, depth: int = 0) -> None:
         """Collect from `part` and below; a part that fails is skipped and recorded."""
         if depth > _MAX_DEPTH:
-            self.defects.append("MIME nesting too deep: rest ignored")
+            add_defect(self.defects, "MIME nesting too deep: rest ignored")
+            return
+        if not self.budget.take(self.defects):
             return
         try:
             self._visit(part, depth)
@@ -78,7 +97,7 @@ class Body:
     def _visit(self, part: Message, depth: int) -> None:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global") and part.is_multipart():
-            self._attach_message(part)
+            self._attach_message(part, depth)
         elif ctype.startswith("message/") and part.is_multipart():
             self._attach_report(part, ctype)
         elif part.is_multipart():
@@ -126,14 +145,14 @@ class Body:
             )
         )
 
-    def _attach_message(self, part: Message) -> None:
-        """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file."""
+    def _attach_message(self, part: Message, depth: int) -> None:
+        """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file, and its files.
+
+        The files inside (a client's logs forwarded by a colleague) are also listed,
+        marked `enclosed`, so they count for the ticket (issue 10).
+        """
         inner = _subparts(part)[0]
-        subject = ""
-        try:
-            subject = one_line(decode_words(unfold(str(inner.get("subject", "")))))
-        except Exception:  # noqa: BLE001
-            self.defects.append("enclosed message subject unreadable")
+        subject = one_line(header_text(inner, "subject", self.defects, self.hint))
         stem = subject or described_name(part, "") or "message"
         self.attachments.append(
             Attachment(
@@ -142,6 +161,9 @@ class Body:
                 data=_flatten(inner, self.linesep, self.defects),
             )
         )
+        files = Body(self.defects, self.hint, self.linesep, self.budget)
+        files.walk(inner, depth + 1)
+        self.attachments += [dataclasses.replace(a, enclosed=True) for a in files.attachments]
 
     def _attach_report(self, part: Message, ctype: str) -> None:
         """message/delivery-status and kin (RFC 3464): the header blocks as a text file."""

@@ -60,6 +60,9 @@ _CLOSINGS = {
 }
 
 
+OWN_TEXT_CHARS = 200_000
+
+
 def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
     """The sender's own text: quoted history and signature removed.
 
@@ -68,7 +71,9 @@ def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
     "Wiadomość oryginalna") and keep text written below or between `>` quotes.
     """
     langs = [lang for lang in languages if lang in _HISTORY_STARTS] or ["en"]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # The sender's own words stand at the top: only the first OWN_TEXT_CHARS are read, so
+    # 2 MB of short lines cost what 200 kB do (issue 10); the whole body stays in `text`.
+    text = text[:OWN_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     lines = _cut_history(text.split("\n"), langs)
     lines = _drop_quotes(lines, langs)
     lines = _cut_closing(lines, langs)
@@ -96,11 +101,15 @@ def _cut_history(lines: list[str], langs: list[str]) -> list[str]:
     return lines
 
 
+_RULE = re.compile(r"\s*[_-]{5,}\s*")
+
+
 def _trim_separator(lines: list[str]) -> list[str]:
-    """Drop the Outlook underscore rule that stands above its header block."""
-    while lines and (not lines[-1].strip() or re.fullmatch(r"\s*[_-]{5,}\s*", lines[-1])):
-        lines = lines[:-1]
-    return lines
+    """Drop the Outlook underscore rule that stands above its header block (linear time)."""
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or _RULE.fullmatch(lines[end - 1])):
+        end -= 1
+    return lines[:end]
 
 
 def _drop_quotes(lines: list[str], langs: list[str]) -> list[str]:
@@ -109,22 +118,29 @@ def _drop_quotes(lines: list[str], langs: list[str]) -> list[str]:
         re.compile(rf"^\s*{p}\s*$", re.IGNORECASE) for lang in langs for p in _ATTRIBUTIONS[lang]
     ]
     kept: list[str] = []
+    opens = _quote_follows(lines)
     for i, line in enumerate(lines):
         if line.lstrip().startswith(">"):
             continue
-        if _opens_quote(lines, i) and _is_attribution(line, attributions):
+        if opens[i] and _is_attribution(line, attributions):
             _drop_wrapped_start(line, kept)
             continue
         kept.append(line)
     return kept
 
 
-def _opens_quote(lines: list[str], i: int) -> bool:
-    """The next non-blank line after `i` is a `>` quote, or nothing follows at all."""
-    for line in lines[i + 1 :]:
-        if line.strip():
-            return line.lstrip().startswith(">")
-    return True
+def _quote_follows(lines: list[str]) -> list[bool]:
+    """For each line: the next non-blank line after it is a `>` quote, or none follows.
+
+    One pass from the end, so 100,000 short lines cost linear time (issue 10).
+    """
+    follows = [True] * len(lines)
+    after = True  # what the nearest non-blank line below says
+    for i in range(len(lines) - 1, -1, -1):
+        follows[i] = after
+        if lines[i].strip():
+            after = lines[i].lstrip().startswith(">")
+    return follows
 
 
 def _is_attribution(line: str, patterns: list[re.Pattern[str]]) -> bool:

@@ -82,17 +82,25 @@ def described_name(part: Message, ext: str) -> str | None:
 
 
 def _rfc2231_bytes(part: Message, name: str, defects: list[str] | None) -> str:
-    """Redo RFC 2231 decoding when the stdlib gave up on the declared charset."""
+    """Redo RFC 2231 decoding when the stdlib gave up on the declared charset.
+
+    Only the parameter that supplied the name is re-decoded (the stdlib's order:
+    Content-Disposition `filename`, then Content-Type `name`): a broken `name*`
+    with no value must not wipe a good `filename` (issue 10).
+    """
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         try:
             value = part.get_param(param, header=header)
         except Exception:  # noqa: BLE001
             continue
-        if isinstance(value, tuple):
-            charset, _lang, text = value
-            data = email.utils.unquote(text).encode("latin-1", errors="surrogateescape")
-            data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
-            return decode_bytes(data, charset, defects)
+        if not value or (isinstance(value, tuple) and not value[2]):
+            continue  # absent or empty: the name came from the other one
+        if not isinstance(value, tuple):
+            return name
+        charset, _lang, text = value
+        data = email.utils.unquote(text).encode("latin-1", errors="surrogateescape")
+        data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+        return decode_bytes(data, charset, defects) or name
     return name
 
 

@@ -1,0 +1,88 @@
+"""What the database may be handed, and what its errors mean (issue 10, SPEC section 11).
+
+Owns: `normalise_rows`, run before every flush, so SQLite and PostgreSQL accept
+exactly the same mail: NUL characters removed (PostgreSQL text cannot hold
+them), strings cut to their column's size (SQLite does not check it,
+PostgreSQL refuses), indexed strings cut to what a B-tree entry holds
+(PostgreSQL: about 2,700 bytes; a 950-character non-ASCII Message-ID is
+3,000), the same inside JSON values. And `is_transient`: which database
+errors are worth retrying — connection loss, deadlock, serialisation failure,
+lock timeout, server shutting down (PostgreSQL SQLSTATE classes 08 and 57P,
+40001, 40P01, 55P03; SQLite "database is locked"/"busy") — while any other
+error (bad data, a bug) concerns one message only.
+
+Must not: know the tables (it reads each row's own column types) or decide
+what happens to a message whose error is not transient (the intake does).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+INDEX_BYTES = 2000  # under PostgreSQL's B-tree limit (a third of an 8 kB page) with room
+TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03")
+TRANSIENT_SQLSTATE_CLASSES = ("08", "57P")
+TRANSIENT_SQLITE = ("database is locked", "database is busy", "database table is locked")
+
+
+def normalise_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """`before_flush` hook: every new or changed row's values made storable everywhere."""
+    for row in (*session.new, *session.dirty):
+        table = getattr(type(row), "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            value = getattr(row, column.key, None)
+            cleaned = _clean(value, column)
+            if cleaned is not value and cleaned != value:
+                setattr(row, column.key, cleaned)
+
+
+def _clean(value: Any, column: sa.Column[Any]) -> Any:
+    if isinstance(value, str):
+        return _fit(value.replace("\x00", ""), column)
+    if isinstance(value, dict | list):
+        return _without_nul(value)
+    return value
+
+
+def _fit(text: str, column: sa.Column[Any]) -> str:
+    length = getattr(column.type, "length", None)
+    if length is not None and len(text) > length:
+        text = text[:length]
+    if column.index or column.unique:
+        data = text.encode("utf-8", errors="surrogatepass")
+        if len(data) > INDEX_BYTES:
+            text = data[:INDEX_BYTES].decode("utf-8", errors="ignore")
+    return text
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Is this database error worth retrying later (see the module docstring)?"""
+    if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return any(phrase in str(orig).lower() for phrase in TRANSIENT_SQLITE)
+    state = getattr(orig, "sqlstate", None)
+    if state is None:  # psycopg: no SQLSTATE means the connection itself failed
+        return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return state in TRANSIENT_SQLSTATES or state.startswith(TRANSIENT_SQLSTATE_CLASSES)
