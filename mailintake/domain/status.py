@@ -1,6 +1,6 @@
 """Ticket statuses and the transitions between them (SPEC section 2).
 
-Owns: the seven status codes, their display names, the allowed transitions and
+Owns: the seven status codes, their display names (Polish; English for English mail), the allowed transitions and
 the close reasons. Pure: no I/O, no clock.
 """
 
@@ -22,8 +22,12 @@ class Status(StrEnum):
 
     @property
     def display(self) -> str:
-        """The name people read in mail and reports."""
+        """The name people read in mail and reports (SPEC section 2), in Polish."""
         return DISPLAY[self]
+
+    def shown(self, lang: str) -> str:
+        """The name a reader of `lang` reads: English for "en", else the Polish display name."""
+        return DISPLAY_EN[self] if lang == "en" else DISPLAY[self]
 
 
 DISPLAY = {
@@ -34,6 +38,17 @@ DISPLAY = {
     Status.CZEKA_NA_PUBLIKACJE: "CZEKA NA PUBLIKACJĘ",
     Status.ROZWIAZANY: "ROZWIĄZANY",
     Status.ZAMKNIETY: "ZAMKNIĘTY",
+}
+
+# What English-speaking clients read (issue 13: English clients get English only).
+DISPLAY_EN = {
+    Status.NOWY: "NEW",
+    Status.ANALIZA: "ANALYSIS",
+    Status.W_TRAKCIE: "IN PROGRESS",
+    Status.CZEKA_NA_POPRAWKE: "WAITING FOR A FIX",
+    Status.CZEKA_NA_PUBLIKACJE: "WAITING FOR RELEASE",
+    Status.ROZWIAZANY: "RESOLVED",
+    Status.ZAMKNIETY: "CLOSED",
 }
 
 S = Status

@@ -57,7 +57,7 @@ def request_context(
         "form": fields.form_lines(missing, ticket.language),
         "attempts": ticket.attempts + 1,
         "reminder": reminder,
-        "completion_due": t.local_time(ticket.completion_due),
+        "completion_due": ticket.completion_due,  # templates: {{ completion_due | when(lang) }}
     }
 
 

@@ -37,9 +37,14 @@ def queue_mail(
     subject: str | None = None,
     auto_submitted: str | None = "auto-replied",
     automatic: bool = True,
+    own_text: str = "",
     **context: Any,
 ) -> db.OutboxRow:
-    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
+    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
+
+    `own_text` is what a person wrote into the notice (a staff question), kept apart from
+    the template's words so a later notice can quote it alone.
+    """
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
     out = outmail.Outgoing(
@@ -55,6 +60,7 @@ def queue_mail(
         date=now,
     )
     message = _keep_message(session, ticket, out, kind, now)
+    message.own_text = own_text
     return _enqueue(session, message, out, kind, automatic, now)
 
 
@@ -66,6 +72,7 @@ def _render(
         lang,
         ticket=ticket_context(ticket) if ticket else None,
         support_address=app.settings.support_address,
+        kb_logs_url=app.settings.kb_logs_url,
         **context,
     )
 

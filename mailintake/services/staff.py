@@ -173,15 +173,11 @@ def _mail_status(job: Job, ticket: db.Ticket, old: str, *, ask_accept: bool = Fa
         job.session, job.app, ticket=ticket, to=[ticket.client_email], template="status_changed",
         kind="status", now=job.now, lang=ticket.language, auto_submitted=None, automatic=False,
         old_status=old, new_status=ticket.status, staff_text=job.text,
-        eta=_day(ticket.eta), release_date=_day(ticket.release_date),
+        eta=ticket.eta, release_date=ticket.release_date,
         resolution=ticket.resolution, ask_accept=ask_accept,
-        auto_close_at=t.local_time(ticket.auto_close_at),
+        auto_close_at=ticket.auto_close_at,
     )  # fmt: skip
     _reached_client(ticket, job.now)
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def _plain_move(job: Job, ticket: db.Ticket) -> Outcome:

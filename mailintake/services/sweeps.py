@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
-from mailintake.adapters import db
+from mailintake.adapters import db, timefmt
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
@@ -182,7 +182,7 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
     notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                        template="question_reminder", kind="question_reminder", now=now,
                        lang=ticket.language, auto_submitted="auto-generated",
-                       asked_at=t.local_time(ticket.awaiting_since),
+                       asked_at=ticket.awaiting_since,
                        question=_last_question(session, ticket))  # fmt: skip
     ticket.question_reminded_at = now
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
@@ -191,9 +191,12 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
 
 
 def _last_question(session: Session, ticket: db.Ticket) -> str:
-    """The text of our last question, without the footer, to quote in the reminder."""
+    """The staff's words of our last question, to quote in the reminder (never our own lines)."""
     asked = [m for m in db.messages_of(session, db.id_of(ticket)) if m.kind == "question"]
-    return asked[-1].body_text.split("\n--\n")[0].strip() if asked else ""
+    if not asked:
+        return ""
+    question = asked[-1]
+    return question.own_text or question.body_text.split("\n--\n")[0].strip()
 
 
 def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
@@ -207,8 +210,8 @@ def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bo
         subject=f"[{ticket.key}] Zawieszone, brak odpowiedzi / suspended: {ticket.subject}",
         title="Klient nie odpowiedział na pytanie; zgłoszenie jest zawieszone.",
         lines=[
-            f"Pytanie zadane / asked: {t.local_time(ticket.awaiting_since)}",
-            f"Przypomnienie / reminded: {t.local_time(ticket.question_reminded_at)}",
+            f"Pytanie zadane / asked: {timefmt.in_words(ticket.awaiting_since)}",
+            f"Przypomnienie / reminded: {timefmt.in_words(ticket.question_reminded_at)}",
             "The client did not answer the question; the ticket is suspended "
             "(close it with [ZAMKNIJ] or ask again).",
         ],
