@@ -311,7 +311,7 @@ def _split(job: Job, ticket: db.Ticket) -> Outcome:
     subject = staffcmd.strip_tags(mail.subject, job.app.settings.ticket_prefix) or ticket.subject
     new = t.create_ticket(job.session, job.app, client_email=ticket.client_email,
                           client_name=ticket.client_name, subject=subject,
-                          now=job.msg.received_at)  # fmt: skip
+                          now=job.msg.received_at, language=ticket.language)  # fmt: skip
     t.add_link(new, ticket.key or "")
     t.add_link(ticket, new.key or "")
     t.add_history(job.session, new, Status.NOWY, Status.NOWY, by=job.by,

@@ -265,3 +265,46 @@ def test_a_split_ticket_keeps_the_language_of_its_ticket(desk):
     assert {m["Subject"] for m in mails[1:]} >= {"[LOG-000002] Printing"}
     for msg in mails:
         assert not POLISH_LETTERS.search(text_of(msg)), text_of(msg)
+
+
+# ---------------------------------------------------------------- the language of a first mail
+
+ENGLISH_FIRST = """Hello,
+
+after yesterday's update the sales report crashes every time we open it. Could you
+please have a look?
+
+Best regards
+Mike Brown
+"""
+
+
+def test_an_english_first_mail_from_an_unknown_organisation_gets_english(desk):
+    """A first mail in English from outside clients.toml is answered in English, kept on the ticket."""
+    desk.mail(client_mail(sender="mike@globex.example", name="Mike Brown",
+                          subject="Sales report crashes", body=ENGLISH_FIRST))  # fmt: skip
+    request = desk.sent(1)[0]
+    assert desk.ticket()["language"] == "en"
+    assert text_of(request).startswith("Hello,")
+    desk.mail(client_mail(sender="mike@globex.example", subject="Re: " + request["Subject"],
+                          in_reply_to=request["Message-ID"].strip("<>"),
+                          body="Wersja oprogramowania: 6.1.111.111\n"))  # fmt: skip
+    assert desk.ticket()["language"] == "en"
+    assert text_of(desk.sent(2)[1]).startswith("Hello,")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [INCOMPLETE_BODY, "OK\n", "6.1.111.111\n", "Raport nie dziala, prosze o pomoc. Pozdrawiam\n"],
+)
+def test_polish_or_unclear_first_mail_gets_polish(desk, body):
+    """Polish, or too little to tell (a bare "OK", a version number), stays Polish."""
+    desk.mail(client_mail(sender="someone@unknown.example", subject="Raport", body=body))
+    assert desk.ticket()["language"] == "pl"
+    assert text_of(desk.sent(1)[0]).startswith("Dzień dobry,")
+
+
+def test_a_configured_organisation_keeps_its_language_whatever_it_writes(desk):
+    """An organisation set to Polish in clients.toml gets Polish even when it writes English."""
+    desk.mail(client_mail(sender="ola@example.pl", subject="Report", body=ENGLISH_FIRST))
+    assert desk.ticket()["language"] == "pl"
