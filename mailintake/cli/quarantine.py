@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from mailintake.adapters import terminal
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import MailintakeError
@@ -19,12 +20,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     group = sub.add_parser("quarantine", help="what could not be handled").add_subparsers(
         dest="quarantine_command", required=True
     )
-    p = group.add_parser("list")
-    p.add_argument("--json", action="store_true")
+    p = group.add_parser(
+        "list", help="messages held in quarantine", description="List quarantined messages."
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON list of the entries")
     p.add_argument("--all", action="store_true", help="also retried and released entries")
     p.set_defaults(func=cmd_quarantine_list)
-    p = group.add_parser("retry")
-    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p = group.add_parser(
+        "retry",
+        help="handle held messages again",
+        description="Handle quarantined messages again, e.g. after a fix.",
+    )
+    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="entry numbers from `list`")
     p.set_defaults(func=cmd_quarantine_retry)
 
 
@@ -35,9 +42,9 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        print(
+        print(terminal.safe(
             f"#{row['id']:<5} {row['at'][:19]}  {row['size']:>10} B  {row['status']:<8} {row['reason']}"
-        )
+        ))  # fmt: skip
     if not rows:
         print("quarantine is empty")
     return 0

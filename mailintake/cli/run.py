@@ -28,8 +28,18 @@ log = structlog.get_logger()
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="the daemon: intake, outbox, deadline sweeps, digest")
-    p.add_argument("--once", action="store_true", help="one full pass, then exit")
+    p = sub.add_parser(
+        "run",
+        help="the daemon: intake, outbox, deadline sweeps, digest",
+        description="Run the daemon until SIGTERM: read the mailbox (IDLE, else polling), "
+        "send the outbox, take deadline actions and send the daily digest.",
+    )
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one full pass (all waiting mail, the sweep, the outbox), then exit; "
+        "non-zero when mail is left in the outbox",
+    )
     p.set_defaults(func=cmd_run)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from mailintake.domain.text import fold
 from mailintake.errors import Refusal
 
 
@@ -73,6 +74,28 @@ class CloseReason(StrEnum):
     NO_RESPONSE = "no_response"
     STAFF = "staff"
     DUPLICATE = "duplicate"
+
+
+def parse_status(text: str) -> Status:
+    """The status a person named: its code or its shown name (Polish or English), any case,
+    with or without diacritics, spaces or underscores ("w trakcie", "ZAMKNIĘTY", "closed").
+
+    Raises `ValueError` listing the valid names when `text` names none.
+    """
+    wanted = _status_key(text)
+    for status in Status:
+        if wanted in {
+            _status_key(status),
+            _status_key(DISPLAY[status]),
+            _status_key(DISPLAY_EN[status]),
+        }:
+            return status
+    valid = ", ".join(DISPLAY[s] for s in Status)
+    raise ValueError(f"unknown status {text!r}; valid: {valid}")
+
+
+def _status_key(text: str) -> str:
+    return " ".join(fold(text).replace("_", " ").split())
 
 
 def may_transition(current: Status, target: Status) -> bool:

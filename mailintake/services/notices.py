@@ -38,12 +38,14 @@ def queue_mail(
     auto_submitted: str | None = "auto-replied",
     automatic: bool = True,
     own_text: str = "",
+    images: Sequence[tuple[str, bytes]] = (),
     **context: Any,
 ) -> db.OutboxRow:
     """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
 
     `own_text` is what a person wrote into the notice (a staff question), kept apart from
-    the template's words so a later notice can quote it alone.
+    the template's words so a later notice can quote it alone. `images` are PNG pictures
+    the HTML part shows by `cid:` (Content-ID, bytes).
     """
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
@@ -58,6 +60,7 @@ def queue_mail(
         references=references,
         auto_submitted=auto_submitted,
         date=now,
+        images=tuple(images),
     )
     message = _keep_message(session, ticket, out, kind, now)
     message.own_text = own_text

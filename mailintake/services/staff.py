@@ -22,11 +22,11 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, sla, staffauth, staffcmd
+from mailintake.domain import fields, sla, staffauth, staffcmd
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import completion, lifecycle, notices, registration, threads
+from mailintake.services import completion, lifecycle, notices, registration, reports, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -198,12 +198,7 @@ def _fix(job: Job, ticket: db.Ticket) -> Outcome:
 
 def _past_sla(job: Job, ticket: db.Ticket, eta: date) -> bool:
     """Is `eta` later than the day the SLA resolution target falls on (SPEC section 4)?"""
-    plan = job.app.settings.clients.for_address(ticket.client_email).sla
-    start = sla.sla_start(ticket.created_at, db.history_of(job.session, db.id_of(ticket)))
-    due = deadlines.sla_due(
-        start, plan.resolution_hours, job.app.calendar, sla.pauses(ticket.sla_paused)
-    )
-    return due is not None and eta > date.fromisoformat(t.local_time(due)[:10])
+    return sla.past_due(eta, reports.resolution_due(job.session, job.app, ticket))
 
 
 def _release(job: Job, ticket: db.Ticket) -> Outcome:
