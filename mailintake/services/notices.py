@@ -181,9 +181,11 @@ def notify_staff(
     now: datetime,
     kind: str = "staff_alert",
 ) -> None:
-    """An alert or notice to every staff address; logged loudly when there is no staff."""
+    """An alert or notice to every staff address; an alert (`staff_alert`) logs a warning,
+    a routine notice (a client's reply, a suspension) logs at info."""
     staff = sorted(app.settings.staff)
-    log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
+    level = log.warning if kind == "staff_alert" else log.info
+    level("staff.notified", ticket=ticket.key if ticket else None, subject=subject, kind=kind)
     if not staff:
         return
     queue_mail(

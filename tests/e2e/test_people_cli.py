@@ -237,3 +237,18 @@ def _described_below(out: str, name: str) -> bool:
     lines = out.splitlines()
     index = next(i for i, line in enumerate(lines) if line.strip().startswith(name))
     return index + 1 < len(lines) and lines[index + 1].startswith(" " * 8)
+
+
+def test_run_once_fails_when_the_smtp_server_refused_mail(tmp_path, smtp_server):
+    """`run --once` exits non-zero and says so when the SMTP server refused our answer."""
+    state = tmp_path / "state"
+    (state / "inbox" / "new").mkdir(parents=True)
+    (state / "inbox" / "new" / "1.eml").write_bytes(client_mail(body=INCOMPLETE_BODY))
+    smtp_server.refuse("jan.kowalski@example.pl")
+    env = {"MAILINTAKE_SMTP_URL": smtp_server.url, **STAFF}
+    proc = cli(state, "run", "--once", env=env, check=False)
+    assert proc.returncode == 1
+    last = proc.stderr.decode().strip().splitlines()[-1]
+    assert last.startswith("mailintake: 1 message(s) left in the outbox, the SMTP server refused")
+    assert "550" in last
+    assert cli(state, "run", "--once", env=env).returncode == 0  # refused once, not again
