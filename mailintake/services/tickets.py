@@ -1,8 +1,8 @@
 """Operations on one ticket shared by every use case: create, change status, store mail.
 
 Owns: the writes that keep a ticket, its history and its incoming messages
-consistent inside the caller's transaction, and how ticket values read to
-people (local times, field labels). Must not commit (the use case does) and
+consistent inside the caller's transaction, the language a new ticket is
+kept in, and field labels as people read them. Must not commit (the use case does) and
 must not queue or send mail (`notices` queues, the outbox sends).
 """
 
@@ -25,11 +25,6 @@ from mailintake.services.outcome import Incoming
 
 log = structlog.get_logger()
 WARSAW = ZoneInfo("Europe/Warsaw")
-
-
-def local_time(at: datetime | None) -> str:
-    """An instant as people in Warsaw read it: 2026-12-01 14:00."""
-    return at.astimezone(WARSAW).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
 def create_ticket(

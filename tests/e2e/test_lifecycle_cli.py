@@ -132,6 +132,7 @@ def test_report_table_is_the_default_format(tmp_path):
     ingest(state, tmp_path, client_mail(body=INCOMPLETE_BODY), "a.eml")
     out = run(state, "report", "r1").splitlines()
     assert out[0].startswith("R-1 Kolejka zgłoszeń w statusie NOWY")
-    assert out[2].split() == ["key", "client", "subject", "created", "age", "missing",
-                              "attempts", "completion_due", "close_after"]  # fmt: skip
-    assert out[4].startswith("LOG-000001  jan.kowalski@example.pl")
+    assert out[2].split() == ["key", "client", "client_organisation", "subject", "created",
+                              "age_hours", "missing", "attempts", "completion_due",
+                              "close_after"]  # fmt: skip
+    assert out[4].split()[:2] == ["LOG-000001", "jan.kowalski@example.pl"]
