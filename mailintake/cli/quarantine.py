@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 
 from mailintake.adapters import terminal
+from mailintake.adapters.timefmt import with_offset
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import MailintakeError
@@ -43,7 +45,8 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in rows:
         print(terminal.safe(
-            f"#{row['id']:<5} {row['at'][:19]}  {row['size']:>10} B  {row['status']:<8} {row['reason']}"
+            f"#{row['id']:<5} {with_offset(datetime.fromisoformat(row['at']))}  "
+            f"{row['size']:>10} B  {row['status']:<8} {row['reason']}"
         ))  # fmt: skip
     if not rows:
         print("quarantine is empty")
