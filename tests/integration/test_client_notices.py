@@ -6,22 +6,18 @@ SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailintake import daemon
-from mailintake.app import App
 from mailintake.config import settings_from
 from mailintake.errors import ConfigError
-from mailintake.services import outbox, sweeps, views
+from mailintake.services import outbox, sweeps
 from tests.apps import REPO, make_app
+from tests.integration.test_intake_flow import Desk as FlowDesk
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
 
 KB_URL = "https://kb.log-systems.com/articles/KB-1902"
@@ -39,27 +35,21 @@ Jan Kowalski
 """
 
 
-@dataclass
-class Desk:
-    """One support mailbox on Dovecot, one SMTP server, one app: the product as deployed."""
-
-    app: App
-    dovecot: object
-    user: str
-    smtp: object
+class Desk(FlowDesk):
+    """The deployed product of the intake flow tests, driven one mail and one pass at a time."""
 
     def mail(self, raw: bytes) -> None:
         """Deliver a mail to the mailbox and run one full pass of the daemon."""
-        self.dovecot.append(self.user, raw)
-        daemon.run_once(self.app)
+        self.deliver(raw)
+        self.run_once()
 
     def sent(self, n: int) -> list[EmailMessage]:
-        received = self.smtp.wait_for(n)
-        assert len(received) >= n, f"expected {n} mails, got {len(received)}"
-        return [email.message_from_bytes(m.data, policy=email.policy.default) for m in received]
+        mails = super().sent(n)
+        assert len(mails) >= n, f"expected {n} mails, got {len(mails)}"
+        return mails
 
     def ticket(self, key: str = "LOG-000001") -> dict:
-        return views.show_ticket(self.app, key)
+        return super().ticket(key)
 
 
 def make_desk(tmp_path, dovecot, smtp_server, database_url, **env: str) -> Desk:
