@@ -54,6 +54,7 @@ def request_context(
     return {
         "missing": t.field_labels(missing, ticket.language),
         "missing_codes": list(missing),
+        "labels": dict(zip(missing, t.field_labels(missing, ticket.language), strict=True)),
         "form": fields.form_lines(missing, ticket.language),
         "attempts": ticket.attempts + 1,
         "reminder": reminder,

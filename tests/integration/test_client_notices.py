@@ -97,12 +97,33 @@ def test_missing_logs_get_an_instruction_with_the_kb_link_not_a_fill_in_line(des
     desk.mail(client_mail(body=INCOMPLETE_BODY))
     body = text_of(desk.sent(1)[0])
     lines = [line.strip() for line in body.splitlines()]
-    assert "Wersja oprogramowania:" in lines
-    assert "Częstotliwość błędu:" in lines
+    assert [line for line in lines if line.endswith("):")] == [
+        "Wersja oprogramowania (np. 6.1.111.111):",
+        "Częstotliwość błędu (Jednorazowy / Czasami / Często / Zawsze):",
+    ]
     assert not [line for line in lines if line.startswith("Plik logów systemowych (KB-1902):")]
     assert KB_URL in body
     instruction = next(line for line in lines if KB_URL in line)
     assert "załącznik" in instruction
+
+
+def test_the_form_filled_in_our_quote_completes_and_its_hints_are_never_answers(desk):
+    """Answers typed after the form's lines count; the hints (an example version, the four
+    frequencies) quoted back unfilled never do."""
+    desk.mail(client_mail(body=INCOMPLETE_BODY, message_id="first@example.pl"))
+    request = desk.sent(1)[0]
+    quoted = [f"> {line}" for line in text_of(request).splitlines()]
+    desk.mail(client_mail(subject="Re: " + request["Subject"], body="\n".join(quoted),
+                          in_reply_to=request["Message-ID"].strip("<>")))  # fmt: skip
+    assert desk.ticket()["missing"] == ["version", "logs", "frequency"]
+    filled = [line + (" 6.1.114.207" if "Wersja" in line else " Zawsze" if "Częstotliwość" in line
+                      else "") for line in quoted if not line.startswith("> Brakuje")]  # fmt: skip
+    desk.mail(client_mail(subject="Re: " + request["Subject"], body="\n".join(filled),
+                          in_reply_to=request["Message-ID"].strip("<>"),
+                          attachments=logs_attachment()))  # fmt: skip
+    ticket = desk.ticket()
+    assert (ticket["fields"]["version"], ticket["fields"]["frequency"]) == ("6.1.114.207", "always")
+    assert ticket["status"] == "ANALIZA"
 
 
 def test_without_a_kb_link_the_request_names_the_article(
