@@ -44,7 +44,7 @@ def queue_chart(
     axes.tick_params(axis="y", labelsize=7)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # tickets come whole
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(fontsize=7, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2)
+    axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout(pad=0.4)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)

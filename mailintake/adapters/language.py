@@ -23,7 +23,10 @@ _SAMPLE = 4000  # characters: the opening of a message says which language it is
 
 @functools.cache
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*_CODES).build()
+    # Low accuracy mode (trigrams only): +8 MB resident instead of +100 MB for the full
+    # models, which the daemon's memory budget per message cannot spare. Over two
+    # languages it still tells a mail's opening apart; where it wavers we keep Polish.
+    return LanguageDetectorBuilder.from_languages(*_CODES).with_low_accuracy_mode().build()
 
 
 def detect_language(text: str) -> str | None:

@@ -52,5 +52,5 @@ def _text_table(columns: list[str], cells: list[list[str]]) -> str:
 
 def _chart(which: str, queue: trend.Trend) -> bytes:
     code = which.upper().replace("R", "R-")
-    title = f"{code}: zgłoszenia w kolejce, ostatnie {len(queue.days)} dni"
+    title = f"{code}: zgłoszenia w kolejce ({len(queue.days)} dni)"
     return charts.queue_chart(title, queue.days, queue.within, queue.past)
