@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -93,6 +94,7 @@ class Settings:
     business_closes: time = time(16)
     closures: tuple[date, ...] = ()
     digest_time: time = time(7, 30)
+    kb_logs_url: str | None = None
     clients: Clients = field(default_factory=Clients)
 
     @property
@@ -156,6 +158,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         business_closes=r.clock("BUSINESS_CLOSES", time(16)),
         closures=tuple(r.dates("CLOSURES")),
         digest_time=r.clock("DIGEST_TIME", time(7, 30)),
+        kb_logs_url=r.web_link("KB_LOGS_URL"),
         clients=load_clients(clients_file),
     )
     if settings.business_closes <= settings.business_opens:
@@ -239,6 +242,16 @@ class _Reader:
             self.fail(
                 name, f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
+        return value
+
+    def web_link(self, name: str) -> str | None:
+        """An optional http(s) URL people click in a mail, with a host."""
+        value = self.optional(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in value:
+            self.fail(name, f"expected an http:// or https:// link, got {value!r}")
         return value
 
     def address(self, name: str, default: str) -> str:

@@ -8,7 +8,7 @@ business rules: it stores what the services decided.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -315,6 +315,26 @@ def tickets(session: Session, status: str | None = None) -> list[Ticket]:
     if status:
         query = query.where(Ticket.status == status)
     return list(session.exec(query))
+
+
+def tickets_whose_messages(session: Session, test: Callable[[str], bool]) -> set[int]:
+    """Ids of tickets with a message whose subject or text passes `test` (read in batches)."""
+    query = (
+        select(col(MessageRow.ticket_id), col(MessageRow.subject), col(MessageRow.body_text))
+        .where(col(MessageRow.ticket_id).is_not(None))
+        .execution_options(yield_per=200)
+    )
+    found: set[int] = set()
+    for ticket_id, subject, body in session.exec(query):
+        if ticket_id is not None and ticket_id not in found and test(f"{subject}\n{body}"):
+            found.add(ticket_id)
+    return found
+
+
+def outgoing_raw(session: Session, message_row_id: int) -> bytes | None:
+    """The bytes we composed for an outgoing message (its outbox row), if kept."""
+    query = select(OutboxRow.raw).where(OutboxRow.message_row_id == message_row_id)
+    return session.exec(query.limit(1)).first()
 
 
 def automatic_mail_count(session: Session, recipient: str, since: datetime) -> int:

@@ -16,6 +16,7 @@ client's subject) is flattened so it can never inject a header.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 import uuid
@@ -52,6 +53,8 @@ class Outgoing:
     auto_submitted: str | None = "auto-replied"
     sender_name: str = "LOG Systems Support"
     date: datetime | None = None
+    # PNG pictures the HTML part shows as <img src="cid:…">: (Content-ID, bytes).
+    images: tuple[tuple[str, bytes], ...] = ()
 
 
 def new_message_id(ticket_key: str | None, domain: str) -> str:
@@ -68,7 +71,9 @@ def one_line(value: str) -> str:
 def compose(out: Outgoing) -> bytes:
     """The message as bytes with CRLF line ends, ready for SMTP."""
     text = _qp(out.text)
-    html = _qp(out.html)
+    html = _part_body("html", _qp(out.html))
+    if out.images:  # RFC 2387: the HTML and the pictures it shows travel as one related part
+        html = _related(html, out.images)
     boundary = _boundary(text, html)
     head = "".join(_headers(out)) + (
         f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n'
@@ -78,10 +83,30 @@ def compose(out: Outgoing) -> bytes:
             head.encode("utf-8", errors="replace"),
             b"\r\n",
             _part(boundary, "plain", text),
-            _part(boundary, "html", html),
+            f"--{boundary}\r\n".encode("ascii") + html + b"\r\n",
             f"--{boundary}--\r\n".encode("ascii"),
         )
     )
+
+
+def _related(html: bytes, images: tuple[tuple[str, bytes], ...]) -> bytes:
+    """multipart/related: the HTML part first, then each PNG by its Content-ID (RFC 2392)."""
+    encoded = [(cid, base64.encodebytes(data).replace(b"\n", b"\r\n")) for cid, data in images]
+    boundary = _boundary(html, *(data for _, data in encoded))
+    pictures = [
+        (
+            f"--{boundary}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+            f'Content-ID: <{cid}>\r\nContent-Disposition: inline; filename="{cid.partition("@")[0]}.png"'
+            "\r\n\r\n"
+        ).encode("ascii")
+        + data
+        for cid, data in encoded
+    ]
+    head = f'Content-Type: multipart/related; type="text/html"; boundary="{boundary}"\r\n\r\n'
+    return b"".join(
+        (head.encode("ascii"), f"--{boundary}\r\n".encode("ascii"), html, b"\r\n", *pictures,
+         f"--{boundary}--\r\n".encode("ascii"))
+    )  # fmt: skip
 
 
 def _headers(out: Outgoing) -> list[str]:
@@ -191,13 +216,17 @@ def _boundary(*parts: bytes) -> str:
 
 
 def _part(boundary: str, subtype: str, body: bytes) -> bytes:
+    # The CRLF before the next delimiter belongs to the delimiter (RFC 2046 5.1.1).
+    return f"--{boundary}\r\n".encode("ascii") + _part_body(subtype, body) + b"\r\n"
+
+
+def _part_body(subtype: str, body: bytes) -> bytes:
+    """A text part's headers and its quoted-printable body."""
     head = (
-        f"--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
-    # The CRLF before the next delimiter belongs to the delimiter (RFC 2046 5.1.1).
-    return head.encode("ascii") + body + b"\r\n"
+    return head.encode("ascii") + body
 
 
 def _trim(references: tuple[str, ...]) -> tuple[str, ...]:

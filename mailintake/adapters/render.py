@@ -2,7 +2,9 @@
 
 Owns: finding `templates/<name>.<lang>.j2` (falling back to Polish) and
 rendering its blocks `subject` (optional), `text` and `html` (optional: made
-from the text when a template has none). Must not decide what is sent to whom.
+from the text when a template has none), with the filters `status(lang)`,
+`when(lang)` and `day(lang)` that show a status, an instant or a day to a
+reader of that language (`adapters.timefmt`). Must not decide what is sent to whom.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from mailintake.adapters import timefmt
 from mailintake.domain.status import Status
 
 
@@ -43,7 +46,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters["status"] = lambda code: Status(code).display if code else ""
+        self.env.filters["status"] = _status_name
+        self.env.filters["when"] = timefmt.in_words  # {{ at | when(lang) }}
+        self.env.filters["day"] = timefmt.day_in_words  # {{ eta | day(lang) }}
 
     def render(self, name: str, lang: str, **context: Any) -> Rendered:
         """Render notice `name` in `lang` (pl when that language has no template)."""
@@ -62,6 +67,11 @@ class Renderer:
             return self.env.get_template(f"{name}.{lang}.j2")
         except jinja2.TemplateNotFound:
             return self.env.get_template(f"{name}.pl.j2")
+
+
+def _status_name(code: str | None, lang: str = "pl") -> str:
+    """`{{ code | status(lang) }}`: the status as a reader of `lang` reads it."""
+    return Status(code).shown(lang) if code else ""
 
 
 _URL = re.compile(r"(https?://[^\s<>\"]+|mailto:[^\s<>\"]+)")

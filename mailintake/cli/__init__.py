@@ -11,6 +11,7 @@ do) or be imported by services; `mailintake.cli:main` is the console entry.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -32,7 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         daemon_mode = args.command == "run"
         logsetup.configure(settings.log_format, stream=sys.stdout if daemon_mode else sys.stderr)
         command: Callable[[argparse.Namespace, Settings], int] = args.func
-        return command(args, settings)
+        status = command(args, settings)
+        sys.stdout.flush()  # inside the try: a reader that went away is not an error
+        return status
+    except BrokenPipeError:
+        # `mailintake tickets list | head`: the reader has all it wanted; leave quietly
+        # (and keep the interpreter's final flush from complaining about the closed pipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:

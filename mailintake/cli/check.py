@@ -31,7 +31,10 @@ Probe = Callable[[Settings, TokenProvider | None], str]
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser(
-        "check", help="validate configuration, connect to mailbox, SMTP and database"
+        "check",
+        help="validate configuration, connect to mailbox, SMTP and database",
+        description="Validate the configuration and connect to the mailbox, the SMTP server "
+        "and the database; one line per check, OK or the reason.",
     ).set_defaults(func=cmd_check)
 
 

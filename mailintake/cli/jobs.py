@@ -23,7 +23,12 @@ from mailintake.services.outcome import Outcome
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ingest", help="process raw messages from files or stdin")
+    p = sub.add_parser(
+        "ingest",
+        help="process raw messages from files or stdin",
+        description="Take in raw RFC 5322 messages from files or stdin (an MTA pipe); "
+        "exit 75 on a temporary fault so the MTA retries.",
+    )
     p.add_argument("files", nargs="*", metavar="FILE", help="message files; - or none: stdin")
     p.add_argument("--json", action="store_true", help="one JSON line per message")
     p.add_argument(
@@ -31,8 +36,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("sweep", help="run the deadline sweep once")
-    p.add_argument("--now", type=parse_now, help="as of this ISO-8601 instant")
+    p = sub.add_parser(
+        "sweep",
+        help="run the deadline sweep once, and the daily digest when it is due",
+        description="Take every deadline action due (reminders, closings, suspensions) and "
+        "queue the daily digest when it is due at that instant; print the counts as JSON.",
+    )
+    p.add_argument(
+        "--now",
+        type=parse_now,
+        help="act as of this ISO-8601 instant with offset, e.g. 2026-12-02T07:30:00+01:00 "
+        "(default: now)",
+    )
     p.add_argument("--no-send", action="store_true", help="queue mail without flushing the outbox")
     p.set_defaults(func=cmd_sweep)
 
@@ -73,6 +88,7 @@ def print_outcome(name: str, outcome: Outcome, *, as_json: bool) -> None:
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings, args.now) as app:
         counts = sweeps.run_sweeps(app, app.clock())
+        counts["digest"] = int(sweeps.send_digest_if_due(app, app.clock()))
         if not args.no_send:
             outbox.flush(app, limit=None)
     print(json.dumps(counts))

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
+from typing import Any
 
+from mailintake.adapters import terminal
+from mailintake.adapters.timefmt import with_offset
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import MailintakeError
@@ -20,15 +24,24 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         dest="quarantine_command", required=True
     )
     p = group.add_parser(
-        "list", help="held messages: id, sender, subject, Date, size, reason, when held"
+        "list",
+        help="messages held in quarantine",
+        description="List quarantined messages: id, sender, subject, Date, size, reason, "
+        "when held.",
     )
-    p.add_argument("--json", action="store_true", help="a JSON list (SPEC section 9 keys)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list (keys id, from, subject, date, size, reason, at, status)",
+    )
     p.add_argument("--all", action="store_true", help="also retried and released entries")
     p.set_defaults(func=cmd_quarantine_list)
     p = group.add_parser(
         "retry",
-        help="handle held messages again, from the stored copy or fetched back from the "
-        "mailbox's quarantine folder (also one too large to have been read)",
+        help="handle held messages again",
+        description="Handle quarantined messages again, e.g. after a fix: from the stored "
+        "copy, or fetched back from the mailbox's quarantine folder (also one too large to "
+        "have been read), then moved to the processed folder.",
     )
     p.add_argument("ids", nargs="+", type=int, metavar="ID", help="ids from `quarantine list`")
     p.set_defaults(func=cmd_quarantine_retry)
@@ -43,21 +56,26 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("quarantine is empty")
         return 0
-    print(
-        f"{'id':<6} {'held at':<16}  {'size':>10}  {'status':<8} {'from':<28} {'date':<16}  subject / reason"
-    )
-    for row in rows:
-        print(
-            f"#{row['id']:<5} {row['at'][:16].replace('T', ' '):<16}  {row['size']:>8} B  "
-            f"{row['status']:<8} {_cell(row['from'], 28)} {_cell(row['date'], 16)}  "
-            f"{row['subject'] or '-'}\n{'':<7}{row['reason']}"
-        )
+    cells = [_cells(row) for row in rows]
+    print(terminal.table(list(COLUMNS), cells, width=terminal.width()), end="")
     return 0
 
 
-def _cell(value: str | None, width: int) -> str:
-    text = (value or "-").replace("T", " ") if value and value[:4].isdigit() else (value or "-")
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+COLUMNS = ("id", "held at", "size", "status", "from", "date", "subject", "reason")
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    """One entry as a person reads it: Warsaw times with offset, sizes in bytes."""
+    return [
+        f"#{row['id']}",
+        with_offset(datetime.fromisoformat(row["at"])),
+        f"{row['size']} B",
+        row["status"],
+        row["from"] or "-",
+        with_offset(datetime.fromisoformat(row["date"])) if row["date"] else "-",
+        row["subject"] or "-",
+        row["reason"],
+    ]
 
 
 def cmd_quarantine_retry(args: argparse.Namespace, settings: Settings) -> int:

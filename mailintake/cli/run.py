@@ -23,13 +23,24 @@ from mailintake.bootstrap import reload as reload_app
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line, opened
 from mailintake.config import Settings
 from mailintake.errors import ConfigError, TransientError
+from mailintake.services import outbox
 
 log = structlog.get_logger()
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="the daemon: intake, outbox, deadline sweeps, digest")
-    p.add_argument("--once", action="store_true", help="one full pass, then exit")
+    p = sub.add_parser(
+        "run",
+        help="the daemon: intake, outbox, deadline sweeps, digest",
+        description="Run the daemon until SIGTERM: read the mailbox (IDLE, else polling), "
+        "send the outbox, take deadline actions and send the daily digest.",
+    )
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one full pass (all waiting mail, the sweep, the outbox), then exit; "
+        "non-zero when mail is left in the outbox",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -43,10 +54,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_once(app: App) -> int:
+    """One pass; non-zero when intake met a transient fault or mail was left unsent."""
+    failed_before = outbox.failed_ids(app)
     result = daemon.run_once(app)
     log.info("run.once_done", outcomes=result.outcomes, error=result.transient_error)
     if result.transient_error:
         return fail(f"temporary failure: {result.transient_error}", EX_TEMPFAIL)
+    left = outbox.left_behind(app, failed_before)
+    if left:
+        retrying = [row for row in left if row.status == "pending"]
+        error = (left[0].last_error or "").splitlines()[0] if left[0].last_error else "?"
+        return fail(
+            f"{len(left)} message(s) left in the outbox, the SMTP server refused them "
+            f"({len(retrying)} to retry later): {error}",
+            EX_TEMPFAIL if retrying else 1,
+        )
     return 0
 
 

@@ -16,7 +16,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     group = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True
     )
-    group.add_parser("upgrade", help="apply schema migrations").set_defaults(func=cmd_db_upgrade)
+    group.add_parser(
+        "upgrade",
+        help="apply schema migrations",
+        description="Bring the database schema up to date (`run` does it itself on SQLite).",
+    ).set_defaults(func=cmd_db_upgrade)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,6 +37,7 @@ from mailintake.domain.lines import normalize_line, read_lines
 from mailintake.domain.mail import Attachment
 
 __all__ = [
+    "ATTACHMENT_FIELDS",
     "FIELDS",
     "FREQUENCY_LABELS",
     "LABELS",
@@ -52,12 +53,17 @@ __all__ = [
 REQUIRED = ("scenario", "version", "logs", "frequency")
 OPTIONAL = ("screenshots", "error_code", "service_log_system", "service_lsa", "service_qdesk")
 FIELDS = REQUIRED + OPTIONAL
+# Fields that arrive as files: a request asks for them with an instruction, never a form line.
+ATTACHMENT_FIELDS = ("logs", "screenshots")
 
 
 def form_lines(codes: Sequence[str], lang: str) -> list[str]:
-    """The fill-in form of the request mail: one `Label: ` line per field code."""
+    """The fill-in form of the request mail: one `Label: ` line per field typed in.
+
+    Attachment fields (`ATTACHMENT_FIELDS`) get no line: a file cannot be typed in.
+    """
     key = "en" if lang.lower().startswith("en") else "pl"  # SPEC §5: Polish by default
-    return [f"{LABELS[code][key]}: " for code in codes]
+    return [f"{LABELS[code][key]}: " for code in codes if code not in ATTACHMENT_FIELDS]
 
 
 def missing(fields: Mapping[str, object]) -> list[str]:

@@ -58,7 +58,9 @@ def _own_frequency(mine: list[Line], unlabelled: list[Line]) -> str | None:
     for line in unlabelled:
         if code := bare_frequency(line.folded):
             return code
-    return free_frequency("\n".join(line.folded for line in mine))
+    return free_frequency(
+        "\n".join(line.folded for line in unlabelled), "\n".join(line.folded for line in mine)
+    )
 
 
 def _fallback_scenario(own: list[Line], consumed: set[int]) -> str | None:

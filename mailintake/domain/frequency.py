@@ -1,10 +1,17 @@
 """Recognising how often the error occurs (SPEC §3, field `frequency`).
 
 Owns: the four answers `once`, `sometimes`, `often`, `always` with their form labels
-(`FREQUENCY_LABELS`), the Polish and English words for each, and reading one from a
-labelled value (`labelled_frequency`), a bare answer line ("Zawsze.", `bare_frequency`)
-or a sentence about the error in free text (`free_frequency`). Text that names no answer,
-or several, gives none.
+(`FREQUENCY_LABELS`), the Polish and English wordings of each (folded: no case, no
+diacritics), and reading one from a labelled value (`labelled_frequency`), a bare answer
+line ("Zawsze.", `bare_frequency`) or the client's free text (`free_frequency`).
+
+Free text is read sentence by sentence, each cut into clauses at commas, semicolons and
+dashes. A clause that is nothing but an answer ("Wersja 6.1.114.207, zawsze.") counts,
+unless a subordinate clause follows it in a sentence that is not about the error ("Zawsze,
+gdy mamy pytania, piszemy"). Any other clause counts only when it is itself about the error
+occurring ("błąd występuje zawsze", "it crashes every time"), so "zawsze działało do
+wczoraj" or "we have always used it without problems" give nothing. Questions never answer.
+Text that names no answer, or several that disagree, gives none.
 
 Must not: find labels or read lines (`domain.answers`, `domain.freetext` call this), do
 I/O or read the clock.
@@ -13,6 +20,7 @@ I/O or read the clock.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from mailintake.domain.text import fold
 
@@ -23,148 +31,212 @@ FREQUENCY_LABELS: dict[str, dict[str, str]] = {
     "always": {"pl": "Zawsze", "en": "Always"},
 }
 
-_FREQ_PHRASES: dict[str, tuple[str, ...]] = {
+# Regular expressions over folded text; a space stands for any white space.
+_PHRASES: dict[str, tuple[str, ...]] = {
     "once": (
-        "jednorazowy",
-        "jednorazowo",
-        "jednorazowa",
-        "jednorazowe",
-        "jednokrotnie",
-        "jednokrotny",
-        "tylko raz",
-        "jeden raz",
-        "raz",
-        "once",
-        "only once",
-        "just once",
-        "one time",
-        "one-time",
-        "one-off",
-        "single",
+        r"jednorazow\w*",
+        r"jednokrotn\w*",
+        r"(?:tylko|jedynie) (?:jeden )?raz",
+        r"jeden raz",
+        r"(?:only|just) once",
+        r"one time",
+        r"one-time",
+        r"one-off",
+        # "wystąpiło raz", "happened once": once only right after the error occurred.
+        r"(?:wystapil\w*|zdarzyl\w*|pojawil\w*|happened|occurr?ed|appeared)"
+        r"(?: (?:sie|to|nam|only|just|so far|dotychczas|dotad))* (?:raz|once)",
     ),
     "sometimes": (
-        "czasami",
-        "czasem",
-        "sporadycznie",
-        "sporadyczny",
-        "sporadyczne",
-        "niekiedy",
-        "od czasu do czasu",
-        "nie zawsze",
-        "rzadko",
-        "sometimes",
-        "occasionally",
-        "occasional",
-        "intermittent",
-        "intermittently",
-        "sporadic",
-        "sporadically",
-        "from time to time",
-        "not always",
-        "rarely",
-        "co jakis czas",
-        "raz na jakis czas",
-        "raz na tydzien",
-        "raz w tygodniu",
-        "raz na miesiac",
-        "raz w miesiacu",
-        "once a week",
-        "once a month",
-        "once in a while",
+        r"czasami",
+        r"czasem",
+        r"sporadyczn\w*",
+        r"niekiedy",
+        r"od czasu do czasu",
+        r"co jakis czas",
+        r"raz na jakis czas",
+        r"nie zawsze",
+        r"rzadko",
+        r"raz (?:na|w) (?:tydzien|tygodniu|miesiac|miesiacu)",
+        r"nie jest powtarzaln\w*",
+        r"niepowtarzaln\w*",
+        r"sometimes",
+        r"occasional\w*",
+        r"intermittent\w*",
+        r"sporadic\w*",
+        r"from time to time",
+        r"once in a while",
+        r"once a (?:week|month)",
+        r"not always",
+        r"rarely",
+        r"not reproducible",
     ),
     "often": (
-        "czesto",
-        "bardzo czesto",
-        "czesty",
-        "czeste",
-        "wielokrotnie",
-        "regularnie",
-        "codziennie",
-        "kilka razy dziennie",
-        "often",
-        "very often",
-        "frequently",
-        "frequent",
-        "regularly",
-        "daily",
-        "many times",
-        "several times a day",
-        "raz dziennie",
-        "kilka razy w tygodniu",
-        "once a day",
-        "several times a week",
+        r"(?:bardzo )?czest(?:o|y|e|a|ych|ym|ymi)",
+        r"wielokrotnie",
+        r"regularnie",
+        r"codziennie",
+        r"(?:kilka|pare|wiele) razy (?:dziennie|w tygodniu|na dzien)",
+        r"raz dziennie",
+        r"(?:prawie|niemal) zawsze",
+        r"(?:very )?often",
+        r"frequent\w*",
+        r"regularly",
+        r"daily",
+        r"many times",
+        r"(?:several|a few|many) times a (?:day|week)",
+        r"once a day",
+        r"almost always",
+        r"nearly always",
     ),
     "always": (
-        "zawsze",
-        "za kazdym razem",
-        "kazdorazowo",
-        "caly czas",
-        "stale",
-        "ciagle",
-        "always",
-        "every time",
-        "each time",
-        "all the time",
-        "constantly",
-        "consistently",
+        r"zawsze",
+        r"za kazdym razem",
+        r"przy kazd\w+ (?!z\s)\w+",
+        r"kazdorazowo",
+        r"caly czas",
+        r"ciagle",
+        r"powtarzaln\w*",
+        r"always",
+        r"every ?time",
+        r"each time",
+        r"whenever",
+        r"all the time",
+        r"constantly",
+        r"consistently",
+        r"(?:100%|fully|always) reproducible",
+        r"reproducible",
     ),
     # Questions and idioms, not answers ("as always" says nothing about the error).
-    "": ("jak czesto", "how often", "as often as", "jak zawsze", "as always", "as usual"),
+    "": (
+        r"jak czesto",
+        r"how often",
+        r"as often as",
+        r"(?:tak )?jak zawsze",
+        r"jak zwykle",
+        r"as always",
+        r"as usual",
+        r"raz jeszcze",
+        r"jeszcze raz",
+        r"(?:pierwszy|kolejny|drugi|ostatni|nastepny|ten) raz",
+    ),
 }
-# Words too ambiguous in running text ("once I click…", "jeszcze raz"): label or bare line only.
-_FREQ_LABEL_ONLY = frozenset({"raz", "once", "single", "stale"})
-# A frequency word in free text counts only in a sentence about the error occurring:
-# "błąd występuje zawsze", "it always crashes", "happens every time"; not "jak zawsze
-# dziękuję". This is a judgement call, kept narrow on purpose (SPEC §3).
-_FREQ_CONTEXT = re.compile(
-    r"(?<![a-z])(?:bl[ae]d\w*|problem\w*|wystepuj\w*|wystapi\w*|pojawia\w*|zdarza\w*"
-    r"|dzieje|wywal\w*|zawies\w*|sypie|crash\w*|nie dziala|przestaj\w*|wyjat\w*|awari\w*"
-    r"|czestotliwosc\w*|error\w*|issue\w*|bug\w*|happen\w*|occur\w*|fail\w*|hang\w*"
-    r"|freez\w*|exception\w*|frequency)(?![a-z])"
+# Answers that run over a comma ("raz działa, raz nie"): read from the whole sentence.
+_ACROSS_CLAUSES = re.compile(
+    r"(?<![a-z])(?:(?:raz|czasem|czasami)\s+(?:dziala|tak)\W+(?:raz|czasem|czasami)\s+nie"
+    r"|sometimes\s+it\s+works\W+sometimes(?:\s+it)?\s+(?:does\s?n[o']t|fails))(?![a-z])"
 )
+# Too ambiguous in running text ("once I click…", "stale data"): a label or a bare line only.
+_LABEL_ONLY: dict[str, tuple[str, ...]] = {
+    "once": (r"raz", r"once", r"single"),
+    "always": (r"stale",),
+}
+# A clause about the error occurring; not after "bez"/"without"/"no" ("without problems").
+_CONTEXT = re.compile(
+    r"(?<![a-z])(?<!bez )(?<!without )(?<!no )"
+    r"(?:bl[ae]d\w*|problem\w*|wystep\w*|wystap\w*|pojawi\w*|zdarz\w*|dzieje|powtarza\w*"
+    r"|wywal\w*|zawies\w*|sypie|crash\w*|nie dziala|przestaj\w*|wyjat\w*|awari\w*|zamyka\w*"
+    r"|czestotliwosc\w*|error\w*|issue\w*|bug\w*|happen\w*|occur\w*|fail\w*|hang\w*"
+    r"|freez\w*|exception\w*|frequency|reproduc\w*)(?![a-z])"
+)
+# What may stand around a bare answer: "- tak, zawsze", "raczej często", "yes, always".
+_FILLER = r"(?:(?:tak|to|i|a|raczej|niestety|no|yes|and|unfortunately|rather|quite|pretty) )*"
+_SUBORDINATE = re.compile(
+    r"^(?:gdy|kiedy|jak|jesli|jezeli|gdzie|ktor\w*|when|whenever|if|where|which|that)(?![a-z])"
+)
+_SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+[.!?]*")  # "6.1.114.207" is one word
+_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()]|\s[-–—]\s)\s*")
 
 
-def _freq_regex(*, free_text: bool) -> re.Pattern[str]:
-    phrases = {
-        phrase: code
-        for code, words in _FREQ_PHRASES.items()
-        for phrase in words
-        if not (free_text and phrase in _FREQ_LABEL_ONLY)
+def _alternatives(patterns: tuple[str, ...]) -> str:
+    return "|".join(p.replace(" ", r"\s+") for p in patterns)
+
+
+def _compile(*, label: bool) -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:
+    """One scanner over every phrase, and per code a pattern that tells which code a hit is."""
+    per_code = {
+        code: (*phrases, *(_LABEL_ONLY.get(code, ()) if label else ()))
+        for code, phrases in _PHRASES.items()
     }
-    ordered = sorted(phrases, key=len, reverse=True)  # "nie zawsze" before "zawsze"
-    groups = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
-    return re.compile(rf"(?<![a-z])(?:{groups})(?![a-z])")
+    ordered = sorted((p for ps in per_code.values() for p in ps), key=len, reverse=True)
+    scanner = re.compile(rf"(?<![a-z0-9])(?:{_alternatives(tuple(ordered))})(?![a-z0-9])")
+    codes = {code: re.compile(rf"(?:{_alternatives(ps)})") for code, ps in per_code.items()}
+    return scanner, codes
 
 
-_FREQ_STRICT_RE = _freq_regex(free_text=False)
-_FREQ_FREE_RE = _freq_regex(free_text=True)
-_FREQ_CODE = {p: code for code, words in _FREQ_PHRASES.items() for p in words}
+_LABEL_SCAN, _LABEL_CODES = _compile(label=True)
+_FREE_SCAN, _FREE_CODES = _compile(label=False)
 
 
-def _single_frequency(folded: str, pattern: re.Pattern[str]) -> str | None:
-    """The one frequency `folded` names; None when it names none or several."""
-    codes = {_FREQ_CODE[" ".join(m.group(0).split())] for m in pattern.finditer(folded)}
-    codes.discard("")
+def _codes(folded: str, *, label: bool) -> Iterator[str]:
+    """The code of every phrase in `folded`, idioms as ""."""
+    scanner, codes = (_LABEL_SCAN, _LABEL_CODES) if label else (_FREE_SCAN, _FREE_CODES)
+    for match in scanner.finditer(folded):
+        hit = match.group(0)
+        yield next((code for code, pattern in codes.items() if pattern.fullmatch(hit)), "")
+
+
+def _single(found: Iterator[str]) -> str | None:
+    """The one answer named; None when none or several."""
+    codes = set(found) - {""}
     return codes.pop() if len(codes) == 1 else None
 
 
 def labelled_frequency(value: str) -> str | None:
     """The frequency a value written after the field's label names, every word allowed."""
-    return _single_frequency(fold(value), _FREQ_STRICT_RE)
+    return _single(_codes(fold(value), label=True))
 
 
 def bare_frequency(folded: str) -> str | None:
     """A line that is nothing but a frequency answer ("Zawsze.", "- czasami")."""
-    core = folded.strip(" \t*_-•.!,;:")
-    if not core or not _FREQ_STRICT_RE.fullmatch(core):
+    return _bare(folded.strip(" \t*_-•.!,;:"), label=True)
+
+
+def _bare(clause: str, *, label: bool) -> str | None:
+    scanner = _LABEL_SCAN if label else _FREE_SCAN
+    core = re.sub(rf"^{_FILLER}", "", " ".join(clause.split()))
+    if not core or not re.fullmatch(rf"(?:{scanner.pattern})", core):
         return None
-    return _single_frequency(core, _FREQ_STRICT_RE)
+    return _single(_codes(core, label=label))
 
 
-def free_frequency(folded_text: str) -> str | None:
-    """The frequency of the first sentence that names one and is about the error."""
-    for sentence in re.split(r"[.!?;\n]+", folded_text):
-        code = _single_frequency(sentence, _FREQ_FREE_RE)
-        if code and _FREQ_CONTEXT.search(sentence):
-            return code
+def free_frequency(unlabelled: str, everything: str) -> str | None:
+    """The frequency of the client's free text: the first sentence that states one.
+
+    Both texts are folded. A bare answer counts only in `unlabelled` (a line that is the
+    value of another label, "Stan usługi: Czasami", answers that label); a sentence about
+    the error counts anywhere in `everything`, labelled values included.
+    """
+    for folded, bare in ((unlabelled, True), (everything, False)):
+        for sentence in _sentences(folded):
+            if code := _of_sentence(sentence, bare=bare):
+                return code
     return None
+
+
+def _sentences(folded_text: str) -> Iterator[str]:
+    for match in _SENTENCE.finditer(folded_text):
+        sentence = match.group(0).strip()
+        if sentence and not sentence.endswith("?"):  # a question states nothing
+            yield sentence.rstrip(".!")
+
+
+def _of_sentence(sentence: str, *, bare: bool) -> str | None:
+    """A bare answer clause (when `bare`) or a clause about the error; disagreeing: None."""
+    if _ACROSS_CLAUSES.search(sentence):
+        return "sometimes"
+    clauses = [c for c in _CLAUSE_BREAK.split(sentence) if c.strip()]
+    about_error = bool(_CONTEXT.search(sentence))
+    if bare:
+        answers = [
+            code
+            for i, clause in enumerate(clauses)
+            if (code := _bare(clause, label=True)) and (about_error or not _leads(clauses, i))
+        ]
+        return _single(iter(answers)) if answers else None
+    told = [c for c in clauses if _CONTEXT.search(c) and _single(_codes(c, label=False))]
+    return _single(_codes(" ".join(told), label=False)) if told else None
+
+
+def _leads(clauses: list[str], index: int) -> bool:
+    """Whether a subordinate clause ("gdy …", "when …") follows the clause at `index`."""
+    return index + 1 < len(clauses) and bool(_SUBORDINATE.match(clauses[index + 1].strip()))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 
+from mailintake.domain.lines import without_signature
 from mailintake.domain.text import fold
 
 # --- survey (SPEC section 7) --------------------------------------------------------------
 
-_SUBJECT_RATING = re.compile(r"\bocena\s*[:=]?\s*([1-5])(?!\d|[.,]\d)", re.IGNORECASE)
+# What our mailto: links set: "Ocena N" in Polish mail, "Rating N" in English; both accepted.
+_SUBJECT_RATING = re.compile(r"\b(?:ocena|rating)\s*[:=]?\s*([1-5])(?!\d|[.,]\d)", re.IGNORECASE)
 # A rating on the first line: "Ocena: 4", "rating 5/5", "5", "4/5 szybko", "3 - ok".
 _LABELLED_RATING = re.compile(
     r"^\W*(?:ocena|rating|score)\s*[:=-]?\s*([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\W*(.*)$",
@@ -29,21 +31,22 @@ _BARE_RATING = re.compile(r"^([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d|[.)]\s*\S)[\s:!.\-
 def survey_rating(subject: str, own_text: str) -> tuple[int, str] | None:
     """The survey answer in a reply (SPEC section 7): `(rating 1–5, comment)` or None.
 
-    The rating is read from the subject (`[LOG-000123] Ocena N`, what our `mailto:` links
-    set), else from the first non-empty line of the client's own text ("5", "Ocena: 4",
-    "4/5 szybko"; an unlabelled "1." or "1)" before text is a numbered list, not a rating).
-    The comment is the rest of the client's own text, stripped.
+    The rating is read from the subject (`[LOG-000123] Ocena N` or `Rating N`, what our
+    `mailto:` links set in Polish and English mail), else from the first non-empty line of
+    the client's own text ("5", "Ocena: 4", "4/5 szybko"; an unlabelled "1." or "1)" before
+    text is a numbered list, not a rating). The comment is the rest of the client's own
+    text, stripped, without the signature below it ("Pozdrawiam / Jan Kowalski").
     """
     text = own_text.strip()
     match = _SUBJECT_RATING.search(subject)
     if match:
-        return int(match.group(1)), text
+        return int(match.group(1)), without_signature(text)
     first, _, rest = text.partition("\n")
     line = _LABELLED_RATING.match(first.strip()) or _BARE_RATING.match(first.strip())
     if not line:
         return None
     comment = "\n".join(part for part in (line.group(2).strip(), rest.strip()) if part)
-    return int(line.group(1)), comment
+    return int(line.group(1)), without_signature(comment)
 
 
 # --- client intents (SPEC sections 4 and 5) -----------------------------------------------

@@ -3,7 +3,8 @@
 Owns: `Line` (one line without its quote markers, folded for matching, whether it was
 quoted, whether it is one of ours, the label it starts with), `read_lines`, the
 `normalize_line` used to compare a line with our own outgoing ones, and the lines that end
-a value block: reply headers and separators (`is_break`) and sign-offs (`is_closing`).
+a value block: reply headers and separators (`is_break`) and sign-offs (`is_closing`), and
+a text cut before its signature (`without_signature`).
 
 A line equal to one of ours (`our_lines`, normalised) is ours; a quoted line that is a long
 fragment of one of ours (re-wrapped by the client's mailer) is ours too.
@@ -94,3 +95,16 @@ def is_break(line: Line) -> bool:
 def is_closing(line: Line) -> bool:
     """A short sign-off line ("Pozdrawiam", "Best regards")."""
     return len(line.text) <= 60 and bool(_CLOSING_RE.match(line.folded))
+
+
+def without_signature(text: str) -> str:
+    """`text` up to its sign-off ("Pozdrawiam", "Best regards") or reply header, stripped.
+
+    A sign-off on the first line is the text itself ("Dziękuję" as a whole comment).
+    """
+    kept: list[str] = []
+    for line in read_lines(text, frozenset()):
+        if is_break(line) or (is_closing(line) and any(kept)):
+            break
+        kept.append(line.text if not line.quoted else "")
+    return "\n".join(kept).strip()

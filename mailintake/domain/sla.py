@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from mailintake.domain import deadlines
 from mailintake.domain.businessdays import BusinessCalendar
 from mailintake.domain.deadlines import Pause
 from mailintake.domain.status import Status
+
+WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 class Entry(Protocol):
@@ -83,6 +86,11 @@ class Sla:
     @property
     def next_left(self) -> timedelta:
         return self.first_response_left if self.first_response_at is None else self.resolution_left
+
+
+def past_due(day: date, due: datetime | None) -> bool:
+    """Whether `day` (an ETA) is later than the Warsaw day `due` falls on (SPEC section 4)."""
+    return due is not None and day > due.astimezone(WARSAW).date()
 
 
 def sla_start(created_at: datetime, history: Iterable[Entry]) -> datetime:

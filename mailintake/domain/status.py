@@ -1,6 +1,6 @@
 """Ticket statuses and the transitions between them (SPEC section 2).
 
-Owns: the seven status codes, their display names, the allowed transitions and
+Owns: the seven status codes, their display names (Polish; English for English mail), the allowed transitions and
 the close reasons. Pure: no I/O, no clock.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from mailintake.domain.text import fold
 from mailintake.errors import Refusal
 
 
@@ -22,8 +23,12 @@ class Status(StrEnum):
 
     @property
     def display(self) -> str:
-        """The name people read in mail and reports."""
+        """The name people read in mail and reports (SPEC section 2), in Polish."""
         return DISPLAY[self]
+
+    def shown(self, lang: str) -> str:
+        """The name a reader of `lang` reads: English for "en", else the Polish display name."""
+        return DISPLAY_EN[self] if lang == "en" else DISPLAY[self]
 
 
 DISPLAY = {
@@ -34,6 +39,17 @@ DISPLAY = {
     Status.CZEKA_NA_PUBLIKACJE: "CZEKA NA PUBLIKACJĘ",
     Status.ROZWIAZANY: "ROZWIĄZANY",
     Status.ZAMKNIETY: "ZAMKNIĘTY",
+}
+
+# What English-speaking clients read (issue 13: English clients get English only).
+DISPLAY_EN = {
+    Status.NOWY: "NEW",
+    Status.ANALIZA: "ANALYSIS",
+    Status.W_TRAKCIE: "IN PROGRESS",
+    Status.CZEKA_NA_POPRAWKE: "WAITING FOR A FIX",
+    Status.CZEKA_NA_PUBLIKACJE: "WAITING FOR RELEASE",
+    Status.ROZWIAZANY: "RESOLVED",
+    Status.ZAMKNIETY: "CLOSED",
 }
 
 S = Status
@@ -58,6 +74,28 @@ class CloseReason(StrEnum):
     NO_RESPONSE = "no_response"
     STAFF = "staff"
     DUPLICATE = "duplicate"
+
+
+def parse_status(text: str) -> Status:
+    """The status a person named: its code or its shown name (Polish or English), any case,
+    with or without diacritics, spaces or underscores ("w trakcie", "ZAMKNIĘTY", "closed").
+
+    Raises `ValueError` listing the valid names when `text` names none.
+    """
+    wanted = _status_key(text)
+    for status in Status:
+        if wanted in {
+            _status_key(status),
+            _status_key(DISPLAY[status]),
+            _status_key(DISPLAY_EN[status]),
+        }:
+            return status
+    valid = ", ".join(DISPLAY[s] for s in Status)
+    raise ValueError(f"unknown status {text!r}; valid: {valid}")
+
+
+def _status_key(text: str) -> str:
+    return " ".join(fold(text).replace("_", " ").split())
 
 
 def may_transition(current: Status, target: Status) -> bool:

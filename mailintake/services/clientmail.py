@@ -47,6 +47,7 @@ def open_ticket(
         client_name=mail.from_name,
         subject=staffcmd.strip_tags(mail.subject, app.settings.ticket_prefix) or mail.subject,
         now=msg.received_at,
+        words=f"{mail.subject}\n{mail.own_text or mail.text}",
     )
     if linked_to is not None:
         t.add_link(ticket, db.key_of(linked_to))

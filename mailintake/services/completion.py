@@ -54,10 +54,11 @@ def request_context(
     return {
         "missing": t.field_labels(missing, ticket.language),
         "missing_codes": list(missing),
+        "labels": dict(zip(missing, t.field_labels(missing, ticket.language), strict=True)),
         "form": fields.form_lines(missing, ticket.language),
         "attempts": ticket.attempts + 1,
         "reminder": reminder,
-        "completion_due": t.local_time(ticket.completion_due),
+        "completion_due": ticket.completion_due,  # templates: {{ completion_due | when(lang) }}
     }
 
 

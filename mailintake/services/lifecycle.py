@@ -75,14 +75,15 @@ def close(
     else:
         mail_client(template="status_changed", kind="status", old_status=old,
                     new_status=Status.ZAMKNIETY, staff_text=text, eta=None, release_date=None,
-                    resolution=None, ask_accept=False, auto_close_at="")  # fmt: skip
+                    resolution=None, ask_accept=False, auto_close_at=None)  # fmt: skip
 
 
 def survey_links(app: App, ticket: db.Ticket) -> list[dict[str, int | str]]:
-    """mailto: links that answer the survey with one click (SPEC section 7)."""
+    """mailto: links that answer the survey with one click (SPEC section 7), in its language."""
+    word = "Rating" if ticket.language == "en" else "Ocena"
     links: list[dict[str, int | str]] = []
     for rating in range(1, 6):
-        subject = quote(f"[{ticket.key}] Ocena {rating}")
+        subject = quote(f"[{ticket.key}] {word} {rating}")
         links.append(
             {"rating": rating, "url": f"mailto:{app.settings.support_address}?subject={subject}"}
         )
@@ -135,7 +136,7 @@ def ask_question(
     return notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                               template="message", kind="question", now=now, lang=ticket.language,
                               auto_submitted=None, automatic=False, question=True,
-                              staff_text=text)  # fmt: skip
+                              staff_text=text, own_text=text)  # fmt: skip
 
 
 def resolve(
@@ -166,7 +167,7 @@ def resolve(
                               lang=ticket.language, auto_submitted=None, automatic=False,
                               old_status=old, new_status=Status.ROZWIAZANY, staff_text=text,
                               resolution=resolution,
-                              auto_close_at=t.local_time(ticket.auto_close_at), eta=None,
+                              auto_close_at=ticket.auto_close_at, eta=None,
                               release_date=None, ask_accept=False)  # fmt: skip
 
 

@@ -46,11 +46,16 @@ def queue_mail(
     subject: str | None = None,
     auto_submitted: str | None = "auto-replied",
     automatic: bool = True,
+    own_text: str = "",
+    images: Sequence[tuple[str, bytes]] = (),
     **context: Any,
 ) -> db.OutboxRow | None:
     """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
 
-    None, and nothing queued, when no recipient can be delivered to (SPEC section 5).
+    `own_text` is what a person wrote into the notice (a staff question), kept apart from
+    the template's words so a later notice can quote it alone. `images` are PNG pictures
+    the HTML part shows by `cid:` (Content-ID, bytes). None, and nothing queued, when no
+    recipient can be delivered to (SPEC section 5).
     """
     to = [address for address in to if is_deliverable(address)]
     if not to:
@@ -71,8 +76,10 @@ def queue_mail(
         references=references,
         auto_submitted=auto_submitted,
         date=now,
+        images=tuple(images),
     )
     message = _keep_message(session, ticket, out, kind, now)
+    message.own_text = own_text
     return _enqueue(session, message, out, kind, automatic, now)
 
 
@@ -84,6 +91,7 @@ def _render(
         lang,
         ticket=ticket_context(ticket) if ticket else None,
         support_address=app.settings.support_address,
+        kb_logs_url=app.settings.kb_logs_url,
         **context,
     )
 
@@ -204,13 +212,15 @@ def notify_staff(
     template: str = "staff_notice",
     **context: Any,
 ) -> None:
-    """An alert or notice to every staff address; logged loudly when there is no staff.
+    """An alert or notice to every staff address; an alert logs a warning, a routine notice
+    (a client's reply, a suspension) logs at info.
 
     `alert` names an alert kind (`quarantine`, `untrusted`, `bounce`, …): its mails are
     capped at `ALERTS_PER_HOUR` an hour, then one summary an hour (issue 10).
     """
     staff = sorted(app.settings.staff)
-    log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
+    level = log.warning if alert is not None or kind == "staff_alert" else log.info
+    level("staff.notified", ticket=ticket.key if ticket else None, subject=subject, kind=kind)
     if not staff:
         return
     if alert is not None:

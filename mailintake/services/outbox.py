@@ -56,6 +56,26 @@ def pending_count(app: App) -> int:
         return session.exec(query.where(db.OutboxRow.status == "pending")).one()
 
 
+def failed_ids(app: App) -> set[int]:
+    """Ids of the rows the server refused for good so far (to tell new refusals apart)."""
+    with db.transaction(app.engine) as session:
+        query = select(db.OutboxRow.id).where(db.OutboxRow.status == "failed")
+        return {row_id for row_id in session.exec(query) if row_id is not None}
+
+
+def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
+    """Rows refused since `failed_before` was taken, and rows tried and waiting for a retry."""
+    with db.transaction(app.engine) as session:
+        query = select(db.OutboxRow).where(
+            sa.or_(
+                col(db.OutboxRow.status) == "failed",
+                sa.and_(col(db.OutboxRow.status) == "pending", col(db.OutboxRow.attempts) > 0),
+            )
+        )
+        return [row for row in session.exec(query.order_by(col(db.OutboxRow.id)))
+                if row.status == "pending" or row.id not in failed_before]  # fmt: skip
+
+
 def _send_one(app: App, now: datetime) -> str | None:
     with db.transaction(app.engine) as session:
         row = _claim(session, now)

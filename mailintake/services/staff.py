@@ -22,11 +22,11 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import deadlines, fields, sla, staffauth, staffcmd
+from mailintake.domain import fields, sla, staffauth, staffcmd
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import completion, lifecycle, notices, registration, threads
+from mailintake.services import completion, lifecycle, notices, registration, reports, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -191,15 +191,11 @@ def _mail_status(job: Job, ticket: db.Ticket, old: str, *, ask_accept: bool = Fa
         job.session, job.app, ticket=ticket, to=[ticket.client_email], template="status_changed",
         kind="status", now=job.now, lang=ticket.language, auto_submitted=None, automatic=False,
         old_status=old, new_status=ticket.status, staff_text=job.text,
-        eta=_day(ticket.eta), release_date=_day(ticket.release_date),
+        eta=ticket.eta, release_date=ticket.release_date,
         resolution=ticket.resolution, ask_accept=ask_accept,
-        auto_close_at=t.local_time(ticket.auto_close_at),
+        auto_close_at=ticket.auto_close_at,
     )  # fmt: skip
     _reached_client(ticket, job.now)
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def _plain_move(job: Job, ticket: db.Ticket) -> Outcome:
@@ -220,12 +216,7 @@ def _fix(job: Job, ticket: db.Ticket) -> Outcome:
 
 def _past_sla(job: Job, ticket: db.Ticket, eta: date) -> bool:
     """Is `eta` later than the day the SLA resolution target falls on (SPEC section 4)?"""
-    plan = job.app.settings.clients.for_address(ticket.client_email).sla
-    start = sla.sla_start(ticket.created_at, db.history_of(job.session, db.id_of(ticket)))
-    due = deadlines.sla_due(
-        start, plan.resolution_hours, job.app.calendar, sla.pauses(ticket.sla_paused)
-    )
-    return due is not None and eta > date.fromisoformat(t.local_time(due)[:10])
+    return sla.past_due(eta, reports.resolution_due(job.session, job.app, ticket))
 
 
 def _release(job: Job, ticket: db.Ticket) -> Outcome:
@@ -333,7 +324,7 @@ def _split(job: Job, ticket: db.Ticket) -> Outcome:
     subject = staffcmd.strip_tags(mail.subject, job.app.settings.ticket_prefix) or ticket.subject
     new = t.create_ticket(job.session, job.app, client_email=ticket.client_email,
                           client_name=ticket.client_name, subject=subject,
-                          now=job.msg.received_at)  # fmt: skip
+                          now=job.msg.received_at, language=ticket.language)  # fmt: skip
     t.add_link(new, ticket.key or "")
     t.add_link(ticket, new.key or "")
     t.add_history(job.session, new, Status.NOWY, Status.NOWY, by=job.by,

@@ -2,7 +2,8 @@
 
 Owns: `run_sweeps(app, now)` — reminders and the incomplete-close of the
 completion window, the auto-close of resolved tickets, the reminder and the
-suspension of an unanswered question — and `send_digest_if_due(app, now)`.
+suspension of an unanswered question — and `send_digest_if_due(app, now)`, the
+daily digest's timing (its content is `services.digest`'s).
 
 What is due is computed from stored ticket times on every run, never from
 "the job ran" (STYLE: schedule / Celery beat), and every action changes the
@@ -15,20 +16,20 @@ lock, so two instances never act twice. Must not send mail (the outbox does).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
-from mailintake.adapters import db
+from mailintake.adapters import db, timefmt
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.businessdays import as_utc
 from mailintake.domain.deadlines import CompletionAction
 from mailintake.domain.status import CloseReason, Status
-from mailintake.services import completion, lifecycle, notices, reports
+from mailintake.services import completion, digest, lifecycle, notices
 from mailintake.services import tickets as t
 
 log = structlog.get_logger()
@@ -182,7 +183,7 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
     notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                        template="question_reminder", kind="question_reminder", now=now,
                        lang=ticket.language, auto_submitted="auto-generated",
-                       asked_at=t.local_time(ticket.awaiting_since),
+                       asked_at=ticket.awaiting_since,
                        question=_last_question(session, ticket))  # fmt: skip
     ticket.question_reminded_at = now
     t.add_history(session, ticket, ticket.status, ticket.status, by="system",
@@ -191,9 +192,12 @@ def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datet
 
 
 def _last_question(session: Session, ticket: db.Ticket) -> str:
-    """The text of our last question, without the footer, to quote in the reminder."""
+    """The staff's words of our last question, to quote in the reminder (never our own lines)."""
     asked = [m for m in db.messages_of(session, db.id_of(ticket)) if m.kind == "question"]
-    return asked[-1].body_text.split("\n--\n")[0].strip() if asked else ""
+    if not asked:
+        return ""
+    question = asked[-1]
+    return question.own_text or question.body_text.split("\n--\n")[0].strip()
 
 
 def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
@@ -207,8 +211,8 @@ def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bo
         subject=f"[{ticket.key}] Zawieszone, brak odpowiedzi / suspended: {ticket.subject}",
         title="Klient nie odpowiedział na pytanie; zgłoszenie jest zawieszone.",
         lines=[
-            f"Pytanie zadane / asked: {t.local_time(ticket.awaiting_since)}",
-            f"Przypomnienie / reminded: {t.local_time(ticket.question_reminded_at)}",
+            f"Pytanie zadane / asked: {timefmt.in_words(ticket.awaiting_since)}",
+            f"Przypomnienie / reminded: {timefmt.in_words(ticket.question_reminded_at)}",
             "The client did not answer the question; the ticket is suspended "
             "(close it with [ZAMKNIJ] or ask again).",
         ],
@@ -229,19 +233,24 @@ APPLY: dict[str, Callable[[Session, App, db.Ticket, datetime], bool]] = {
 
 
 def send_digest_if_due(app: App, now: datetime) -> bool:
-    """Mail R-1..R-3 to staff once a business day, at or after `digest_time` (Warsaw)."""
+    """Mail R-1..R-4 to staff once a business day, from `digest_time` (Warsaw) on.
+
+    A digest missed at its time (the daemon was down) is caught up later that day, but
+    only before business hours close: a digest queued in the evening would report a day
+    nobody reads. A digest time set after closing has until midnight.
+    """
     now = as_utc(now)
     local = now.astimezone(WARSAW)
     staff = sorted(app.settings.staff)
     if not staff or not app.calendar.is_business_day(local.date()):
         return False
-    if local.time() < app.settings.digest_time:
+    if not _in_digest_window(app, local.time()):
         return False
     since = _local_midnight(local)
     with db.transaction(app.engine) as session:
         if _digest_sent_since(session, since):
             return False
-    context = reports.digest_context(app, now)
+    context = digest.digest_context(app, now)
     with db.transaction(app.engine) as session:
         _serialize_digest(session)
         if _digest_sent_since(session, since):  # another instance was quicker
@@ -251,6 +260,11 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
                            **context)  # fmt: skip
     log.info("digest.queued", to=staff, date=local.date().isoformat())
     return True
+
+
+def _in_digest_window(app: App, local: time) -> bool:
+    opens, closes = app.settings.digest_time, app.settings.business_closes
+    return opens <= local < closes if opens < closes else opens <= local
 
 
 DIGEST_LOCK = 0x6D61696C6467  # "maildg": the advisory lock key of the digest

@@ -1,8 +1,8 @@
 """Operations on one ticket shared by every use case: create, change status, store mail.
 
 Owns: the writes that keep a ticket, its history and its incoming messages
-consistent inside the caller's transaction, and how ticket values read to
-people (local times, field labels). Must not commit (the use case does) and
+consistent inside the caller's transaction, the language a new ticket is
+kept in, and field labels as people read them. Must not commit (the use case does) and
 must not queue or send mail (`notices` queues, the outbox sends).
 """
 
@@ -16,6 +16,7 @@ import structlog
 from sqlmodel import Session
 
 from mailintake.adapters import db, outmail
+from mailintake.adapters.language import detect_language
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
 from mailintake.domain.mail import Attachment, ParsedMail
@@ -26,15 +27,23 @@ log = structlog.get_logger()
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-def local_time(at: datetime | None) -> str:
-    """An instant as people in Warsaw read it: 2026-12-01 14:00."""
-    return at.astimezone(WARSAW).strftime("%Y-%m-%d %H:%M") if at else ""
-
-
 def create_ticket(
-    session: Session, app: App, *, client_email: str, client_name: str, subject: str, now: datetime
+    session: Session,
+    app: App,
+    *,
+    client_email: str,
+    client_name: str,
+    subject: str,
+    now: datetime,
+    words: str = "",
+    language: str | None = None,
 ) -> db.Ticket:
-    """A new NOWY ticket with its key and completion clock (SPEC sections 4 and 5)."""
+    """A new NOWY ticket with its key and completion clock (SPEC sections 4 and 5).
+
+    Its language, kept for every later notice: `language` when given (a split keeps its
+    ticket's), else the client organisation's from `clients.toml`, else the language the
+    client's `words` are clearly written in, else the default's (Polish).
+    """
     client = app.settings.clients.for_address(client_email)
     clock_start = app.calendar.clock_start(now)
     due = deadlines.completion_due(clock_start, app.calendar)
@@ -43,7 +52,7 @@ def create_ticket(
         client_email=client_email,
         client_name=client_name,
         client_org=client.name,
-        language=client.language,
+        language=language or language_of(app, client_email, words),
         subject=outmail.one_line(subject)[:998],
         created_at=now,
         updated_at=now,
@@ -56,6 +65,14 @@ def create_ticket(
     ticket.key = f"{app.settings.ticket_prefix}-{db.id_of(ticket):06d}"
     add_history(session, ticket, None, Status.NOWY, by=client_email, reason="registered", now=now)
     return ticket
+
+
+def language_of(app: App, client_email: str, words: str) -> str:
+    """A configured organisation's language; for anyone else, that of their words if clear."""
+    clients = app.settings.clients
+    if client_email.rpartition("@")[2].lower() in clients.by_domain:
+        return clients.for_address(client_email).language
+    return detect_language(words) or clients.default.language
 
 
 def add_history(

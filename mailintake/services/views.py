@@ -1,7 +1,8 @@
-"""Read-only views of tickets: the `tickets list` / `tickets show` JSON of SPEC section 9.
+"""Read-only views of tickets: the `tickets list` / `show` / `search` of SPEC section 9.
 
-Owns: the exact JSON shape external tools rely on. Every key is always
-present; `null` where there is no value. Times are ISO-8601 with offset.
+Owns: the exact JSON shape external tools rely on (every key always present; `null`
+where there is no value; times ISO-8601 with offset), finding tickets by a piece of text
+(`search_tickets`) and the conversation a person reads (`conversation`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import fields
+from mailintake.domain.text import fold
 
 LIST_FIELDS = ("logs", "screenshots")
 
@@ -44,6 +46,63 @@ def ticket_summary(ticket: db.Ticket) -> dict[str, Any]:
 def list_tickets(app: App, status: str | None = None) -> list[dict[str, Any]]:
     with db.transaction(app.engine) as session:
         return [ticket_summary(t) for t in db.tickets(session, status)]
+
+
+def search_tickets(app: App, text: str) -> list[dict[str, Any]]:
+    """Tickets whose key, client address or organisation, subject or any message's text holds
+    `text`, ignoring case and diacritics alike on every database; oldest first."""
+    needle = " ".join(fold(text).split())
+    if not needle:
+        return []
+    domains = {
+        domain
+        for domain, client in app.settings.clients.by_domain.items()
+        if needle in fold(client.name)
+    }
+    with db.transaction(app.engine) as session:
+        tickets = db.tickets(session)
+        found = {db.id_of(t) for t in tickets if _matches(t, needle, domains)}
+        found |= db.tickets_whose_messages(session, lambda body: needle in _words(body))
+        return [ticket_summary(t) for t in tickets if db.id_of(t) in found]
+
+
+def _words(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def _matches(ticket: db.Ticket, needle: str, domains: set[str]) -> bool:
+    fields_ = (ticket.key or "", ticket.client_email, ticket.client_name, ticket.client_org,
+               ticket.subject)  # fmt: skip
+    domain = ticket.client_email.rpartition("@")[2].lower()
+    return domain in domains or any(needle in _words(value) for value in fields_)
+
+
+def conversation(app: App, key: str) -> list[dict[str, Any]] | None:
+    """The ticket's messages as a person reads them, oldest first; None for no such ticket.
+
+    Each: `at`, `direction`, `from`, `to`, `kind`, `subject`, `text` (the sender's own words
+    for incoming mail, our notice without its footer for outgoing) and `attachments`
+    (`filename`, `size`).
+    """
+    with db.transaction(app.engine) as session:
+        ticket = db.ticket_by_key(session, key)
+        if ticket is None:
+            return None
+        files: dict[int, list[dict[str, Any]]] = {}
+        for row in db.attachments_of(session, db.id_of(ticket)):
+            files.setdefault(row.message_row_id, []).append(
+                {"filename": row.filename, "size": row.size}
+            )
+        return [
+            {**_message(m), "text": _own_words(m), "attachments": files.get(db.id_of(m), [])}
+            for m in db.messages_of(session, db.id_of(ticket))
+        ]
+
+
+def _own_words(row: db.MessageRow) -> str:
+    if row.direction == "in":
+        return (row.own_text or row.body_text).strip()
+    return row.body_text.split("\n--\n")[0].strip()  # our footer starts with "--"
 
 
 def show_ticket(app: App, key: str) -> dict[str, Any] | None:

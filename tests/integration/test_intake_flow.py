@@ -271,8 +271,12 @@ def test_outlook_reply_filled_in_inside_our_unquoted_request_completes(desk):
     [request] = desk.sent(1)
     ours = text_of(request).replace("\r\n", "\n")
     filled = ours.replace(
-        "Wersja oprogramowania: \n", "Wersja oprogramowania: 6.1.111.111\n"
-    ).replace("Częstotliwość błędu: \n", "Częstotliwość błędu: Czasami\n")
+        "Wersja oprogramowania (np. 6.1.111.111): \n",
+        "Wersja oprogramowania (np. 6.1.111.111): 6.1.111.111\n",
+    ).replace(
+        "Częstotliwość błędu (Jednorazowy / Czasami / Często / Zawsze): \n",
+        "Częstotliwość błędu (Jednorazowy / Czasami / Często / Zawsze): Czasami\n",
+    )
     assert filled != ours
     answer = (
         "Uzupełniłem formularz poniżej, logi w załączniku.\n\n"

@@ -24,7 +24,7 @@ from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain.sla import pauses
 from mailintake.domain.status import CloseReason, Status
-from mailintake.services import intake, lifecycle, reports, sweeps
+from mailintake.services import intake, lifecycle, reportfmt, reports, sweeps, trend
 from mailintake.services import tickets as t
 from tests.apps import make_app
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
@@ -104,9 +104,10 @@ R1 = [
     {
         "key": "LOG-000001",
         "client": "jan.kowalski@example.pl",
+        "client_organisation": "Przykład Sp. z o.o.",
         "subject": "Błąd przy generowaniu raportu",
         "created": "2026-11-26T13:00:00+00:00",
-        "age": 140.0,
+        "age_hours": 140.0,
         "missing": ["version", "logs", "frequency"],
         "attempts": 1,
         "completion_due": "2026-12-01T13:00:00+00:00",
@@ -117,6 +118,7 @@ R2 = [
     {  # premium: first response due 4 BH after Monday 09:00; 17 BH have run
         "key": "LOG-000002",
         "client": "ola@example.pl",
+        "client_organisation": "Przykład Sp. z o.o.",
         "status": "ANALIZA",
         "sla_due": "2026-11-30T12:00:00+00:00",
         "business_hours_left": -13.0,
@@ -127,6 +129,7 @@ R2 = [
     {  # answered at 09:00 Tuesday; resolution clock stopped by the question at 09:00 Wednesday
         "key": "LOG-000003",
         "client": "john@acme.example.com",
+        "client_organisation": "ACME Ltd",
         "status": "W_TRAKCIE",
         "sla_due": None,
         "business_hours_left": 31.0,
@@ -135,10 +138,22 @@ R2 = [
         "suspended": False,
     },
 ]
+R4 = [
+    {  # premium: 16 BH of resolution from Tuesday 10:00 run out on Thursday 10:00 Warsaw
+        "key": "LOG-000006",
+        "client_organisation": "Przykład Sp. z o.o.",
+        "status": "CZEKA_NA_POPRAWKE",
+        "eta": None,
+        "sla_due": "2026-12-03T09:00:00+00:00",
+        "eta_past_sla": None,
+        "client_accepted": False,
+    },
+]
 R3 = [
     {
         "key": "LOG-000004",
         "client": "piotr@example.pl",
+        "client_organisation": "Przykład Sp. z o.o.",
         "resolved_at": "2026-11-30T11:00:00+00:00",
         "resolution": "full",
         "sla_met": True,
@@ -147,6 +162,7 @@ R3 = [
     {  # first response only with the workaround, 32 BH after the start: target 8 missed
         "key": "LOG-000005",
         "client": "marek@firma.example.org",
+        "client_organisation": "firma.example.org",  # not in clients.toml: its mail domain
         "resolved_at": "2026-12-02T08:00:00+00:00",
         "resolution": "workaround",
         "sla_met": False,
@@ -181,14 +197,22 @@ def test_r2_resolution_due_appears_once_the_client_answers(app):
     assert sla.resolution_due is None
 
 
-@pytest.mark.parametrize(("which", "expected"), [("r1", R1), ("r2", R2), ("r3", R3)])
+def test_r4_lists_tickets_waiting_for_developers_with_the_eta_against_the_sla(app):
+    """R-4: CZEKA NA POPRAWKĘ / PUBLIKACJĘ with organisation, ETA, SLA due and acceptance."""
+    assert reports.r4(app, NOW) == R4
+
+
+EVERY = [("r1", R1), ("r2", R2), ("r3", R3), ("r4", R4)]
+
+
+@pytest.mark.parametrize(("which", "expected"), EVERY)
 def test_json_is_a_list_of_objects_with_iso_times(app, which, expected):
     """--format json: the rows as objects; instants ISO-8601 with offset."""
     out = reports.render(app, which, "json", NOW)
     assert json.loads(out) == expected
 
 
-@pytest.mark.parametrize(("which", "expected"), [("r1", R1), ("r2", R2), ("r3", R3)])
+@pytest.mark.parametrize(("which", "expected"), EVERY)
 def test_csv_has_the_spec_columns_and_one_line_per_ticket(app, which, expected):
     """--format csv: a header of the SPEC columns, then one record per row of the report."""
     out = reports.render(app, which, "csv", NOW)
@@ -215,12 +239,20 @@ def test_table_is_titled_aligned_and_in_warsaw_time(app):
     assert lines[0].startswith("R-2 Kolejka zgłoszeń w statusie ANALIZA lub W TRAKCIE")
     header, rule, first, second = lines[2:6]
     assert header.split() == list(reports.COLUMNS["r2"])
-    assert "2026-11-30 13:00" in first  # 12:00 UTC read in Warsaw
+    assert "30.11.2026, 13:00" in first  # 12:00 UTC read in Warsaw
     assert "W TRAKCIE" in second
     column = header.index("breached")
     assert first[column:].startswith("yes")
     assert second[column:].startswith("no")
-    assert rule.startswith("----------  ")
+    assert set(rule) == {"─"}
+
+
+def test_table_columns_hold_long_addresses_inside_a_narrow_terminal(app):
+    """In 60 columns a long address wraps inside its column: every line fits, keys line up."""
+    lines = reports.render(app, "r3", "table", NOW, width=60).splitlines()
+    assert max(len(line) for line in lines[2:]) <= 60
+    keys = [line for line in lines if line.startswith("LOG-")]
+    assert [line.split()[0] for line in keys] == ["LOG-000004", "LOG-000005"]
 
 
 def test_empty_report_says_so_in_every_format(tmp_path):
@@ -235,10 +267,10 @@ def test_empty_report_says_so_in_every_format(tmp_path):
         app.close()
 
 
-@pytest.mark.parametrize(("which", "fmt"), [("r4", "json"), ("r1", "xml")])
+@pytest.mark.parametrize(("which", "fmt"), [("r5", "json"), ("r1", "xml")])
 def test_unknown_report_or_format_is_refused(app, which, fmt):
-    """Only r1, r2, r3 and table, csv, json exist; anything else is a ValueError naming it."""
-    with pytest.raises(ValueError, match=which if which == "r4" else fmt):
+    """Only r1 … r4 and table, csv, json exist; anything else is a ValueError naming it."""
+    with pytest.raises(ValueError, match=which if which == "r5" else fmt):
         reports.render(app, which, fmt, NOW)
 
 
@@ -267,17 +299,91 @@ def test_digest_goes_to_staff_once_per_business_day_after_its_time(tmp_path):
         app.close()
 
 
-def test_digest_carries_the_three_reports_as_text_and_html(app):
-    """The digest: all three reports as text and HTML tables, to every staff address."""
+def test_digest_carries_the_four_reports_as_text_and_html_in_polish(app):
+    """The digest: R-1 … R-4 as text and HTML tables with Polish column names, to staff."""
     assert sweeps.send_digest_if_due(app, NOW)
     [digest] = digests(app)
     assert digest["To"] == STAFF
     assert digest["Auto-Submitted"] == "auto-generated"
-    assert "R-1 1, R-2 2, R-3 2" in digest["Subject"]
+    assert "2 grudnia 2026 r.: R-1 1, R-2 2, R-3 2, R-4 1" in digest["Subject"]
     text = digest.get_body(preferencelist=("plain",)).get_content()
     html = digest.get_body(preferencelist=("html",)).get_content()
     for title in reports.TITLES.values():
         assert title in text
-    assert "LOG-000002" in text and "2026-11-30 13:00" in text
-    assert html.count("<table") == 3
+    assert "LOG-000002" in text and "30.11.2026, 13:00" in text
+    assert html.count("<table") == 4
     assert '<td style="border: 1px solid #aaa; padding: 2px 6px;">LOG-000005</td>' in html
+    for header in ("Organizacja", "Wiek (godz.)", "Pozostało (godz. robocze)", "Termin SLA",
+                   "Termin poprawki (ETA)", "Klient zaakceptował"):  # fmt: skip
+        assert header in html and header in text
+    assert ">obejście<" in html and ">tak<" in html
+    assert "breached" not in html and "age_hours" not in text
+
+
+def test_digest_html_shows_one_chart_per_queue_as_a_cid_png(app):
+    """The HTML part carries four PNG charts in multipart/related, each shown by its cid."""
+    digest = digests(app)[0] if digests(app) else None
+    if digest is None:
+        assert sweeps.send_digest_if_due(app, NOW)
+        digest = digests(app)[0]
+    related = next(p for p in digest.walk() if p.get_content_type() == "multipart/related")
+    html = related.get_body(preferencelist=("html",)).get_content()
+    pictures = [p for p in related.iter_parts() if p.get_content_type() == "image/png"]
+    assert len(pictures) == 4
+    for picture in pictures:
+        assert picture.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+        assert f'src="cid:{picture["Content-ID"].strip("<>")}"' in html
+
+
+def test_the_chart_counts_each_queue_day_by_day_from_the_history(app):
+    """The 30-day series: a ticket counts in the queue it was in on each day, late or not."""
+    trends = trend.queue_trends(app, NOW)
+    r1, r4 = trends["r1"], trends["r4"]
+    assert len(r1.days) == 30 and r1.days[-1] == NOW.date()
+    day = r1.days.index(datetime(2026, 11, 26).date())
+    assert (r1.within[day], r1.past[day]) == (1, 0)  # LOG-000001 came in that afternoon
+    assert (r1.within[-1], r1.past[-1]) == (0, 1)  # past its completion deadline today
+    assert r4.within[-2:] == [1, 1] and r4.past[-2:] == [0, 0]
+    assert sum(r4.within[:-2]) == 0
+
+
+def test_digest_is_caught_up_only_before_business_hours_close(tmp_path):
+    """A daemon started at 19:18 sends no digest; one started at 10:00 catches up at once."""
+    app = make_app(tmp_path, database_url=f"sqlite:///{tmp_path / 'late.db'}")
+    try:
+        assert not sweeps.send_digest_if_due(app, warsaw(2026, 12, 2, 19, 18))
+        assert not sweeps.send_digest_if_due(app, warsaw(2026, 12, 2, 16, 0))
+        assert sweeps.send_digest_if_due(app, warsaw(2026, 12, 3, 10, 0))
+        assert not sweeps.send_digest_if_due(app, warsaw(2026, 12, 3, 10, 1))
+        assert len(digests(app)) == 1
+    finally:
+        app.close()
+
+
+def test_csv_cells_that_would_run_as_formulas_get_a_leading_quote(tmp_path):
+    """CSV: a subject starting with =, +, -, @, tab or CR is quoted with '; JSON is unchanged."""
+    app = make_app(tmp_path, database_url=f"sqlite:///{tmp_path / 'csv.db'}")
+    subjects = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "Zwykły temat"]
+    try:
+        for subject in subjects:
+            raw = client_mail(subject=subject, body=INCOMPLETE_BODY)
+            intake.handle_message(app, raw, received_at=NOW)
+        rows = list(csv.DictReader(io.StringIO(reports.render(app, "r1", "csv", NOW))))
+        as_json = json.loads(reports.render(app, "r1", "json", NOW))
+    finally:
+        app.close()
+    assert [r["subject"] for r in rows] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "Zwykły temat",
+    ]
+    assert [r["subject"] for r in as_json] == subjects
+
+
+def test_csv_guards_tab_and_carriage_return_and_leaves_numbers_alone():
+    """A cell starting with a tab or CR is quoted too; numbers we computed (-13.0) are not."""
+    rows = [{"a": "\tx", "b": "\rcmd", "c": -13.0, "d": "ok"}]
+    [record] = list(csv.reader(io.StringIO(reportfmt.as_csv(["a", "b", "c", "d"], rows))))[1:]
+    assert record == ["'\tx", "'\rcmd", "-13.0", "ok"]

@@ -12,6 +12,7 @@ from email.policy import SMTP
 import pytest
 
 from mailintake import daemon
+from mailintake.adapters.timefmt import day_in_words
 from mailintake.app import App
 from mailintake.services import views
 from tests.apps import make_app
@@ -108,7 +109,7 @@ MOVES = [
     ("[POPRAWKA]", [], "CZEKA_NA_POPRAWKE", "CZEKA NA POPRAWKĘ"),
     ("[fix]", [], "CZEKA_NA_POPRAWKE", "CZEKA NA POPRAWKĘ"),
     ("[PUBLIKACJA]", [], "CZEKA_NA_PUBLIKACJE", "CZEKA NA PUBLIKACJĘ"),
-    ("[release 2026-12-20]", [], "CZEKA_NA_PUBLIKACJE", "2026-12-20"),
+    ("[release 2026-12-20]", [], "CZEKA_NA_PUBLIKACJE", "20 grudnia 2026 r."),
     ("[ROZWIĄZANY]", [], "ROZWIAZANY", "ROZWIĄZANY"),
     ("[ROZWIAZANY]", [], "ROZWIAZANY", "ROZWIĄZANY"),
     ("[resolved]", [], "ROZWIAZANY", "ROZWIĄZANY"),
@@ -237,7 +238,7 @@ def test_fix_with_a_date_within_the_sla_sets_the_eta_without_asking(desk):
     desk.staff(f"[{key}] [poprawka {today}]")
     assert desk.ticket(key)["eta"] == today
     body = text_of(desk.mails(sent)[0])
-    assert today in body and "AKCEPTUJĘ" not in body
+    assert day_in_words(date.today(), "pl") in body and "AKCEPTUJĘ" not in body
 
 
 def test_fix_past_the_sla_asks_the_client_to_accept(desk):

@@ -143,7 +143,7 @@ def test_reminders_go_out_at_one_and_two_business_days_and_only_once(desk):
         assert reminder["Subject"] == "[LOG-000001] Błąd przy generowaniu raportu"
         assert "przypominamy" in text_of(reminder)
         assert "Wersja oprogramowania" in text_of(reminder)
-        assert "2026-12-01 14:00" in text_of(reminder)
+        assert "1 grudnia 2026 r., godz. 14:00" in text_of(reminder)
     detail = desk.ticket()
     assert detail["attempts"] == 3
     assert detail["completion_due"] == "2026-12-01T13:00:00+00:00"
@@ -190,7 +190,7 @@ def test_resolved_ticket_closes_after_72_hours_and_the_survey_is_answered_once(d
     complete_ticket(desk, warsaw(2026, 11, 26, 10))
     resolve(desk, warsaw(2026, 11, 27, 11))
     solution = desk.sent()[-1]
-    assert "2026-11-30 11:00" in text_of(solution)  # the auto-close instant the client is told
+    assert "30 listopada 2026 r., godz. 11:00" in text_of(solution)  # the auto-close instant
     assert desk.ticket()["auto_close_at"] == "2026-11-30T10:00:00+00:00"
     assert desk.sweep(warsaw(2026, 11, 30, 10, 59)) == {}
     assert desk.sweep(warsaw(2026, 11, 30, 11)) == {"closed_resolved": 1}

@@ -113,11 +113,11 @@ def test_frequency_labels_name_the_four_procedure_values() -> None:
     assert FREQUENCY_LABELS["always"]["en"] == "Always"
 
 
-def test_form_lines_give_one_label_line_per_code_in_order() -> None:
-    """The request form has one "Label: " line per missing code, in the order asked."""
-    assert form_lines(["version", "logs"], "pl") == [
+def test_form_lines_give_one_label_line_per_typed_code_in_order() -> None:
+    """The request form has one "Label: " line per missing typed-in code, in the order asked."""
+    assert form_lines(["version", "logs", "screenshots", "error_code"], "pl") == [
         "Wersja oprogramowania: ",
-        "Plik logów systemowych (KB-1902): ",
+        "Kod błędu: ",
     ]
     assert form_lines(["frequency", "scenario"], "en") == [
         "Error frequency: ",

@@ -13,6 +13,7 @@ bad URL or folder `ConfigError`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import socket
 import ssl
@@ -152,7 +153,8 @@ class ImapInbox:
                 client.login(self.account.user, self.account.password)
         except LoginError as exc:
             raise TransientError(
-                f"IMAP login refused for {self.account} (check MAILINTAKE_IMAP_PASSWORD): {exc}"
+                f"IMAP login refused for {self.account} (check MAILINTAKE_IMAP_PASSWORD): "
+                f"{server_words(exc)}"
             ) from exc
         except _CONNECTION_ERRORS as exc:
             raise TransientError(f"IMAP connection to {self.account} failed: {exc}") from exc
@@ -168,7 +170,10 @@ class ImapInbox:
             try:
                 client.oauth2_login(self.account.user, tokens.token())
             except LoginError as exc:
-                reason = f"IMAP XOAUTH2 login refused for {self.account} with a fresh token: {exc}"
+                reason = (
+                    f"IMAP XOAUTH2 login refused for {self.account} with a fresh token: "
+                    f"{server_words(exc)}"
+                )
                 tokens.login_failed(reason)
                 raise TransientError(reason) from exc
         tokens.login_succeeded()
@@ -236,7 +241,7 @@ class ImapInbox:
 
     def fetch(self, max_bytes: int, batch: int = 100) -> Iterator[InboxItem]:
         listed = self._call("list", self._list)
-        log.info("inbox.listed", mailbox=str(self.account), count=len(listed))
+        _count_log(listed)("inbox.listed", mailbox=str(self.account), count=len(listed))
         uidvalidity = self._uidvalidity
         for start in range(0, len(listed), batch):
             chunk = listed[start : start + batch]
@@ -251,7 +256,7 @@ class ImapInbox:
                 if size <= max_bytes and raw is None:
                     continue  # expunged by someone else since we listed it
                 yield InboxItem(f"imap:{uidvalidity}:{uid}", raw, size, received_at, heads.get(uid))
-        log.info("inbox.fetched", mailbox=str(self.account), count=len(listed))
+        _count_log(listed)("inbox.fetched", mailbox=str(self.account), count=len(listed))
 
     @staticmethod
     def _bodies(client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
@@ -387,6 +392,24 @@ class ImapInbox:
             client.logout()
         except (*_CONNECTION_ERRORS, IMAPClientError):
             client.shutdown()
+
+
+def _count_log(items: Sequence[object]) -> Callable[..., Any]:
+    """Info when there was mail; an empty wake-up (IDLE or poll) is only worth debug."""
+    method: Callable[..., Any] = log.info if items else log.debug
+    return method
+
+
+def server_words(exc: BaseException) -> str:
+    """The server's response in an imapclient error as text: imaplib hands it over as bytes,
+    and `str()` of the error reads "b'[AUTHENTICATIONFAILED] Authentication failed.'"."""
+    text = str(exc)
+    if len(text) > 2 and text[0] == "b" and text[1] in "'\"" and text[-1] == text[1]:
+        with contextlib.suppress(ValueError, SyntaxError):
+            value = ast.literal_eval(text)
+            if isinstance(value, bytes):
+                return value.decode("utf-8", errors="replace")
+    return text
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -46,12 +46,16 @@ class MaildirInbox:
                 continue  # moved by a concurrent reader
             listed.append((stat.st_mtime, key, stat.st_size, path))
         listed.sort()
-        log.info("inbox.listed", mailbox=str(self.path), count=len(listed))
+        (log.info if listed else log.debug)(
+            "inbox.listed", mailbox=str(self.path), count=len(listed)
+        )
         for mtime, key, size, path in listed:
             raw = path.read_bytes() if size <= max_bytes else None
             head = None if raw is not None else _head(path)
             yield InboxItem(key, raw, size, datetime.fromtimestamp(mtime, UTC), head)
-        log.info("inbox.fetched", mailbox=str(self.path), count=len(listed))
+        (log.info if listed else log.debug)(
+            "inbox.fetched", mailbox=str(self.path), count=len(listed)
+        )
 
     def mark_processed(self, refs: Sequence[str]) -> None:
         self._move(refs, self._processed)
