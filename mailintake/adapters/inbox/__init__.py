@@ -10,7 +10,9 @@ Connection faults raise `TransientError` so the caller retries with its own
 backoff; the next call reconnects. Passwords never reach the log.
 
     protocol   the `InboxItem` value and the `Inbox` Protocol (imports no implementation)
-    imap       `ImapInbox` and the account URL
+    account    `ImapAccount`: the account URL
+    imap       `ImapInbox`
+    folders    held mail in the quarantine folder, the newest headers
     maildir    `MaildirInbox`
     __init__   `open_inbox`: the implementation a URL names
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailintake.adapters.inbox.imap import ImapAccount, ImapInbox, imap_account, uid_set
+from mailintake.adapters.inbox.account import ImapAccount, imap_account
+from mailintake.adapters.inbox.imap import ImapInbox, uid_set
 from mailintake.adapters.inbox.maildir import MaildirInbox
 from mailintake.adapters.inbox.protocol import Inbox, InboxItem
 from mailintake.adapters.oauth2 import TokenProvider

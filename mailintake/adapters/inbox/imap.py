@@ -1,6 +1,6 @@
 """An IMAP folder as the inbox (imapclient): UIDs, BODY.PEEK[], MOVE, IDLE.
 
-Owns: the account URL (`imap[s]://user@host[:port]/FOLDER`), connecting with
+Owns: connecting to the account (`account.ImapAccount`) with
 TLS or STARTTLS and a password or XOAUTH2 token, listing the folder oldest
 first (refs carry UIDVALIDITY, RFC 3501 §2.3.1.1), reading without setting the
 Seen flag, moving with MOVE (RFC 6851) or COPY + expunge, waiting with IDLE (RFC
@@ -20,56 +20,21 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from mailintake.adapters.inbox import folders as held
+from mailintake.adapters.inbox.account import ImapAccount
 from mailintake.adapters.inbox.protocol import InboxItem
 from mailintake.adapters.oauth2 import TokenProvider
 from mailintake.errors import ConfigError, TransientError
 
 log = structlog.get_logger()
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ImapAccount:
-    """Where and as whom to read: from `MAILINTAKE_INBOX_URL`; `str()` never shows the password."""
-
-    host: str
-    port: int
-    tls: bool
-    user: str
-    password: str
-    folder: str
-
-    def __str__(self) -> str:  # used in logs and errors: never the password
-        scheme = "imaps" if self.tls else "imap"
-        return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
-
-
-def imap_account(url: str, password: str | None) -> ImapAccount:
-    """The account of an `imap[s]://user@host[:port]/FOLDER` URL; `password` wins over the URL's.
-
-    Raises `ConfigError` naming the variable when the URL lacks a host or user or has a bad port.
-    """
-    parts = urlsplit(url)
-    tls = parts.scheme.lower() == "imaps"
-    try:
-        port = parts.port or (993 if tls else 143)
-    except ValueError as exc:
-        raise ConfigError(f"MAILINTAKE_INBOX_URL: bad port in {url!r}") from exc
-    if not parts.hostname or not parts.username:
-        raise ConfigError("MAILINTAKE_INBOX_URL: needs imap[s]://user@host[:port]/FOLDER")
-    secret = password if password is not None else unquote(parts.password or "")
-    folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    return ImapAccount(parts.hostname, port, tls, unquote(parts.username), secret, folder)
 
 
 def uid_set(uids: Sequence[int]) -> str:
