@@ -78,6 +78,9 @@ class Ticket(SQLModel, table=True):
     flag_reason: str | None = Field(default=None, max_length=500)
     fields: dict[str, Any] = _json(dict)  # code → value, as `domain.fields.merge` builds it
     linked: list[str] = _json(list)  # ticket keys
+    owner: str | None = Field(default=None, max_length=320)  # the staff address that owns it
+    cc: list[str] = _json(list)  # the client's colleagues copied on our mail to the client
+    duplicate_of: str | None = Field(default=None, max_length=40)  # the key it was merged into
     survey_rating: int | None = None
     survey_comment: str | None = None
     survey_thanked: bool = False
@@ -267,6 +270,13 @@ def history_of(session: Session, ticket_id: int) -> list[HistoryRow]:
     return list(session.exec(query.order_by(col(HistoryRow.id))))
 
 
+def newest_row_ids(session: Session, ticket_id: int) -> tuple[int, int]:
+    """The highest history and message row ids of a ticket (0 when it has none)."""
+    history = select(sa.func.max(HistoryRow.id)).where(HistoryRow.ticket_id == ticket_id)
+    message = select(sa.func.max(MessageRow.id)).where(MessageRow.ticket_id == ticket_id)
+    return session.exec(history).one() or 0, session.exec(message).one() or 0
+
+
 def tickets(session: Session, status: str | None = None) -> list[Ticket]:
     query = select(Ticket).order_by(col(Ticket.id))
     if status:
@@ -289,12 +299,14 @@ def automatic_mail_count(session: Session, recipient: str, since: datetime) -> i
 
 
 def thread_ids(
-    session: Session, ticket_id: int, internal: frozenset[str] = frozenset()
+    session: Session, ticket_id: int, internal: frozenset[str] = frozenset(), *, staff: bool = False
 ) -> list[str]:
-    """Message-IDs of the ticket's mail the client saw, oldest first (no bodies loaded).
+    """Message-IDs of the ticket's mail one side had, oldest first (no bodies loaded).
 
-    Mail from or only to `internal` addresses (staff) is left out: the client
-    never had it, so threading our answers on it would break their thread.
+    The client's side (default): mail from or only to `internal` addresses (staff) is
+    left out, as the client never had it and threading our answers on it would break
+    their thread. The staff side (`staff=True`) is that internal mail alone: our
+    notices to staff and staff's own mail, which is what a staff mailbox holds.
     """
     query = (
         select(col(MessageRow.message_id), col(MessageRow.direction),
@@ -306,6 +318,6 @@ def thread_ids(
     for message_id, direction, sender, to in session.exec(query):
         recipients = {a.strip().lower() for a in to.split(",") if a.strip()}
         internal_mail = sender in internal if direction == "in" else recipients <= internal
-        if not internal_mail and message_id is not None:  # never None: the query says so
+        if internal_mail == staff and message_id is not None:  # never None: the query says so
             ids.append(message_id)
     return ids
