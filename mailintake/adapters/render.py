@@ -2,7 +2,9 @@
 
 Owns: finding `templates/<name>.<lang>.j2` (falling back to Polish) and
 rendering its blocks `subject` (optional), `text` and `html` (optional: made
-from the text when a template has none). Must not decide what is sent to whom.
+from the text when a template has none), with the filter `status` (a status
+code as people read it) and the test `greeting` (a text that opens with its
+own greeting). Must not decide what is sent to whom.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from mailintake.domain.greetings import opens_with_greeting
 from mailintake.domain.status import Status
 
 
@@ -44,6 +47,8 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["status"] = lambda code: Status(code).display if code else ""
+        # `{% if staff_text is greeting %}`: the staff text greets, so the template does not.
+        self.env.tests["greeting"] = opens_with_greeting
 
     def render(self, name: str, lang: str, **context: Any) -> Rendered:
         """Render notice `name` in `lang` (pl when that language has no template)."""

@@ -17,7 +17,7 @@ from mailintake.services import views
 
 SHOWN = ("key", "status", "client_email", "client_name", "subject", "created_at", "missing",
          "attempts", "completion_due", "close_after", "auto_close_at", "resolution",
-         "close_reason")  # fmt: skip
+         "close_reason", "owner", "cc", "duplicate_of")  # fmt: skip
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,14 +36,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings) as app:
-        rows = views.list_tickets(app, args.status)
+        rows = views.list_tickets(app, args.status, owner=not args.json)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
         missing = ",".join(row["missing"]) or "-"
+        owner = row["owner"] or "-"
         print(
-            f"{row['key']}  {row['status']:<20} {row['client_email']:<32} {missing:<28} {row['subject']}"
+            f"{row['key']}  {row['status']:<20} {row['client_email']:<32} {missing:<28} "
+            f"{owner:<32} {row['subject']}"
         )
     return 0
 

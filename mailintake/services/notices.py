@@ -1,8 +1,12 @@
 """Notices on their way out: render, thread, compose and queue, in the caller's transaction.
 
 Owns: `queue_mail` (a notice rendered from its template, threaded into the
-ticket's conversation, kept as an outgoing message and put in the outbox) and
-the notices every use case sends staff (`notify_staff`, `tell_staff_of_reply`).
+ticket's conversation, kept as an outgoing message and put in the outbox),
+who reads a notice — mail to the client copies the ticket's `cc` and threads
+on what the client saw; mail to staff threads on the ticket's staff thread and
+goes to the ticket's owner, else to `MAILINTAKE_STAFF_NOTIFY`
+(`staff_recipients`) — the subjects of staff notices (`staff_subject`: never a
+command tag) and the alerts every use case sends staff (`notify_staff`).
 Must not commit (the use case does), send (the outbox does) or decide whether
 a notice may go to a client at all (the use case does; see `completion`).
 """
@@ -19,7 +23,8 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.adapters.render import Rendered
 from mailintake.app import App
-from mailintake.services.outcome import Incoming
+from mailintake.domain import staffcmd
+from mailintake.domain.mail import Attachment
 
 log = structlog.get_logger()
 
@@ -37,14 +42,21 @@ def queue_mail(
     subject: str | None = None,
     auto_submitted: str | None = "auto-replied",
     automatic: bool = True,
+    attachments: Sequence[Attachment] = (),
     **context: Any,
 ) -> db.OutboxRow:
-    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5)."""
+    """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
+
+    Mail to the client (any recipient outside staff) copies the client's side of the
+    ticket (`copies`); `attachments` go with it as files.
+    """
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
     out = outmail.Outgoing(
         sender=app.settings.support_address,
         to=tuple(to),
+        cc=copies(app, ticket, to),
+        attachments=tuple(attachments),
         subject=subject if subject is not None else _subject(rendered, ticket),
         text=rendered.text,
         html=rendered.html,
@@ -78,7 +90,37 @@ def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "client_email": ticket.client_email,
         "client_name": ticket.client_name,
+        "owner": ticket.owner,
     }
+
+
+def copies(app: App, ticket: db.Ticket | None, to: Sequence[str]) -> tuple[str, ...]:
+    """Who is copied on mail to the client: the client and their colleagues not in `to`.
+
+    Mail only to our own people (`Settings.internal`) copies nobody.
+    """
+    addressed = {a.lower() for a in to}
+    if ticket is None or addressed <= app.settings.internal:
+        return ()
+    side = [ticket.client_email, *(ticket.cc or [])]
+    return tuple(a for a in dict.fromkeys(side) if a not in addressed | app.settings.internal)
+
+
+def staff_recipients(app: App, ticket: db.Ticket | None) -> list[str]:
+    """The ticket's owner, else `MAILINTAKE_STAFF_NOTIFY` (default: all staff) (SPEC section 6)."""
+    if ticket is not None and ticket.owner:
+        return [ticket.owner]
+    return sorted(app.settings.staff_notify)
+
+
+def staff_subject(ticket: db.Ticket | None, label: str, subject: str, prefix: str) -> str:
+    """`[LOG-000123] label: subject` with every key and command tag taken out of `subject`.
+
+    A staff member answers a notice as it stands: a tag that came in with a client's or
+    a refused subject must not become their command (SPEC section 6).
+    """
+    key = f"[{ticket.key}] " if ticket is not None else ""
+    return f"{key}{label}: {staffcmd.strip_tags(subject, prefix) or '-'}"
 
 
 def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
@@ -92,18 +134,21 @@ def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
 def _thread_for(
     session: Session, app: App, ticket: db.Ticket | None, to: Sequence[str]
 ) -> tuple[str | None, tuple[str, ...]]:
-    """Staff get the whole thread; the client only the mail it has seen."""
+    """Staff get the ticket's staff thread; the client only the mail it has seen."""
     if ticket is None:
         return None, ()
-    internal = frozenset() if set(to) <= app.settings.staff else app.settings.staff
-    return thread_of(session, ticket, internal)
+    internal = app.settings.internal
+    return thread_of(session, ticket, internal, staff={a.lower() for a in to} <= internal)
 
 
 def thread_of(
-    session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
+    session: Session, ticket: db.Ticket, internal: frozenset[str], *, staff: bool = False
 ) -> tuple[str | None, tuple[str, ...]]:
-    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
-    ids = db.thread_ids(session, db.id_of(ticket), internal)
+    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain.
+
+    `staff` picks the staff side of the ticket (notices and staff mail), else the client's.
+    """
+    ids = db.thread_ids(session, db.id_of(ticket), internal, staff=staff)
     return (ids[-1] if ids else None), tuple(ids)
 
 
@@ -148,7 +193,7 @@ def _enqueue(
         message_row_id=message.id,
         message_id=out.message_id,
         sender=out.sender,
-        recipients=list(out.to),
+        recipients=[*out.to, *out.cc],
         to_addr=out.to[0].lower() if out.to else "",
         raw=outmail.compose(out),
         kind=kind,
@@ -171,8 +216,8 @@ def notify_staff(
     now: datetime,
     kind: str = "staff_alert",
 ) -> None:
-    """An alert or notice to every staff address; logged loudly when there is no staff."""
-    staff = sorted(app.settings.staff)
+    """An alert or notice to the ticket's owner, else the notify list; logged loudly always."""
+    staff = staff_recipients(app, ticket)
     log.warning("staff.notified", ticket=ticket.key if ticket else None, subject=subject)
     if not staff:
         return
@@ -188,18 +233,4 @@ def notify_staff(
         auto_submitted="auto-generated",
         title=title,
         lines=list(lines),
-    )
-
-
-def tell_staff_of_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
-    """Staff learn of a client's message on a ticket they are working on."""
-    notify_staff(
-        session,
-        app,
-        subject=f"[{ticket.key}] Odpowiedź klienta / client replied: {ticket.subject}",
-        title=f"{msg.mail.from_addr} napisał(a) / wrote:",
-        lines=[msg.mail.own_text or msg.mail.text],
-        ticket=ticket,
-        now=msg.now,
-        kind="staff_comment",
     )

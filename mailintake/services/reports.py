@@ -9,7 +9,8 @@ and `json` (ISO-8601 instants with offset, the same strings `tickets show
 
 Column values in csv/json: `age` is real hours since the ticket was created
 (one decimal); `business_hours_left` is business hours of the SLA target left
-(two decimals, negative once overrun); `missing` lists field codes (SPEC §3).
+(two decimals, negative once overrun); `missing` lists field codes (SPEC §3);
+`owner` is the staff address that owns the ticket, or null (issue 12).
 
 Decisions:
 - The SLA rules (start, pauses, first response, figures) are `domain.sla`'s;
@@ -52,8 +53,8 @@ COLUMNS = {
     "r1": ("key", "client", "subject", "created", "age", "missing", "attempts",
            "completion_due", "close_after"),
     "r2": ("key", "client", "status", "sla_due", "business_hours_left", "breached",
-           "awaiting_client", "suspended"),
-    "r3": ("key", "client", "resolved_at", "resolution", "sla_met", "auto_close_at"),
+           "awaiting_client", "suspended", "owner"),
+    "r3": ("key", "client", "resolved_at", "resolution", "sla_met", "auto_close_at", "owner"),
 }  # fmt: skip
 R2_STATUSES = (Status.ANALIZA, Status.W_TRAKCIE)
 FORMATS = ("table", "csv", "json")
@@ -120,6 +121,7 @@ def r2(app: App, now: datetime) -> list[dict[str, Any]]:
                     "breached": figures.breached,
                     "awaiting_client": t.awaiting_client,
                     "suspended": t.suspended,
+                    "owner": t.owner,
                 })  # fmt: skip
     return sorted(rows, key=lambda r: (r["business_hours_left"], r["key"]))
 
@@ -138,6 +140,7 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
                 "resolution": t.resolution,
                 "sla_met": not figures.breached,
                 "auto_close_at": iso(t.auto_close_at),
+                "owner": t.owner,
             })  # fmt: skip
     return sorted(rows, key=lambda r: (r["auto_close_at"] or "", r["key"]))
 

@@ -41,9 +41,15 @@ def ticket_summary(ticket: db.Ticket) -> dict[str, Any]:
     }
 
 
-def list_tickets(app: App, status: str | None = None) -> list[dict[str, Any]]:
+def list_tickets(
+    app: App, status: str | None = None, *, owner: bool = False
+) -> list[dict[str, Any]]:
+    """`tickets list --json` (SPEC section 9); with `owner` each also names its owner."""
     with db.transaction(app.engine) as session:
-        return [ticket_summary(t) for t in db.tickets(session, status)]
+        return [
+            ticket_summary(t) | ({"owner": t.owner} if owner else {})
+            for t in db.tickets(session, status)
+        ]
 
 
 def show_ticket(app: App, key: str) -> dict[str, Any] | None:
@@ -62,6 +68,7 @@ def ticket_detail(session: Session, ticket: db.Ticket) -> dict[str, Any]:
     )
     return {
         **ticket_summary(ticket),
+        "owner": ticket.owner,
         "client_name": ticket.client_name,
         "client_org": ticket.client_org,
         "language": ticket.language,
@@ -84,6 +91,8 @@ def ticket_detail(session: Session, ticket: db.Ticket) -> dict[str, Any]:
         "flag_reason": ticket.flag_reason,
         "survey": survey,
         "linked": list(ticket.linked or []),
+        "cc": list(ticket.cc or []),
+        "duplicate_of": ticket.duplicate_of,
         "messages": [_message(m) for m in db.messages_of(session, db.id_of(ticket))],
         "attachments": [_attachment(a) for a in db.attachments_of(session, db.id_of(ticket))],
         "history": [_history(h) for h in db.history_of(session, db.id_of(ticket))],
