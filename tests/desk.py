@@ -6,8 +6,10 @@ back from the real SMTP server, parsed as a mail client parses it. No product lo
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -90,6 +92,16 @@ def make_desk(tmp_path, dovecot, smtp_server, url: str, **env: str) -> Desk:
                    imap_password=dovecot.password, smtp_url=smtp_server.url,
                    imap_idle="false", **env)  # fmt: skip
     return Desk(app, dovecot, user, smtp_server)
+
+
+@contextlib.contextmanager
+def running_desk(tmp_path, dovecot, smtp_server, url: str, **env: str) -> Iterator[Desk]:
+    """A desk for the length of a `with` block; its app is closed afterwards."""
+    desk = make_desk(tmp_path, dovecot, smtp_server, url, **env)
+    try:
+        yield desk
+    finally:
+        desk.app.close()
 
 
 def text_of(msg: EmailMessage) -> str:

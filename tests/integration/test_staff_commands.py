@@ -9,27 +9,25 @@ from email.policy import SMTP
 
 import pytest
 
-from tests.desk import CLIENT, OWN, STAFF, Desk, make_desk, text_of
+from tests.desk import CLIENT, OWN, STAFF, Desk, make_desk, running_desk, text_of
 from tests.mails import INCOMPLETE_BODY, client_mail
 
 AUTHSERV = "mx.log-systems.com"
 PASS = f"{AUTHSERV}; dkim=pass header.d=log-systems.com; spf=pass smtp.mailfrom={STAFF}"
-_desk = make_desk
 
 
 @pytest.fixture
 def desk(tmp_path, dovecot, smtp_server, sqlite_url):
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url)
-    yield desk
-    desk.app.close()
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url) as desk:
+        yield desk
 
 
 @pytest.fixture
 def guarded_desk(tmp_path, dovecot, smtp_server, sqlite_url):
     """Staff commands count only with our MTA's Authentication-Results (SPEC section 6)."""
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth=f"authres:{AUTHSERV}")
-    yield desk
-    desk.app.close()
+    auth = f"authres:{AUTHSERV}"
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth=auth) as desk:
+        yield desk
 
 
 def last_history(desk: Desk, key: str) -> dict:
@@ -287,7 +285,7 @@ def test_authenticated_staff_command_runs(guarded_desk):
 
 def test_exchange_mode_without_authas_changes_nothing(tmp_path, dovecot, smtp_server, sqlite_url):
     """In `exchange` mode a command without X-MS-Exchange-Organization-AuthAs runs nothing."""
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth="exchange")
+    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth="exchange")
     try:
         key = desk.open()
         assert desk.staff(f"[{key}] [ZAMKNIJ]", raw_prefix=_headers([PASS])) == {"refused": 1}
@@ -394,7 +392,7 @@ def test_split_opens_a_linked_ticket_for_the_same_client(desk):
 
 def test_staff_take_a_ticket_from_nowy_to_zamkniety(tmp_path, dovecot, smtp_server, database_url):
     """NOWY → ANALIZA → W TRAKCIE → POPRAWKA → PUBLIKACJA → ROZWIĄZANY → ZAMKNIĘTY by mail."""
-    desk = _desk(tmp_path, dovecot, smtp_server, database_url)
+    desk = make_desk(tmp_path, dovecot, smtp_server, database_url)
     try:
         key = desk.open(complete=False)
         for tag in ["[KOMPLETNE]", "[W TRAKCIE]", "[POPRAWKA]", "[PUBLIKACJA]", "[ROZWIĄZANY]",

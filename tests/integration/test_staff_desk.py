@@ -11,7 +11,7 @@ import pytest
 
 from mailintake.domain import staffcmd
 from mailintake.services import reports, views
-from tests.desk import CLIENT, OWN, STAFF, STAFF_BODY, make_desk, text_of
+from tests.desk import CLIENT, OWN, STAFF, STAFF_BODY, running_desk, text_of
 from tests.mails import INCOMPLETE_BODY, client_mail
 
 PDF_NAME = "Raport błędów – wrzesień.pdf"
@@ -22,9 +22,8 @@ OUTSIDER = "someone@other.example.org"
 
 @pytest.fixture
 def desk(tmp_path, dovecot, smtp_server, database_url):
-    desk = make_desk(tmp_path, dovecot, smtp_server, database_url)
-    yield desk
-    desk.app.close()
+    with running_desk(tmp_path, dovecot, smtp_server, database_url) as desk:
+        yield desk
 
 
 def _pdf() -> list[tuple[str, str, bytes]]:
@@ -51,8 +50,9 @@ def test_a_staff_attachment_reaches_the_client_byte_identical(desk, tag):
 def test_attachments_over_the_limit_are_refused_to_the_sender(tmp_path, dovecot, smtp_server,
                                                                 sqlite_url):  # fmt: skip
     """Staff files over the limit: the command is refused with the reason, nothing changes."""
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url, max_attachments_mb="0.005")
-    try:
+    with running_desk(
+        tmp_path, dovecot, smtp_server, sqlite_url, max_attachments_mb="0.005"
+    ) as desk:
         key = desk.open()
         before = desk.ticket(key)
         sent = desk.sent
@@ -64,8 +64,6 @@ def test_attachments_over_the_limit_are_refused_to_the_sender(tmp_path, dovecot,
         assert (after["status"], after["history"], after["owner"]) == (
             before["status"], before["history"], None
         )  # fmt: skip
-    finally:
-        desk.app.close()
 
 
 # -- no double copies, colleagues in copy -------------------------------------------------
@@ -221,8 +219,7 @@ def test_the_first_staff_member_who_acts_owns_the_ticket(desk):
 def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server, sqlite_url):
     """[take] from another staff member moves the ticket to them: status kept, nobody mailed."""
     other = "piotr.zielinski@log-systems.com"
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff=f"{STAFF},{other}")
-    try:
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff=f"{STAFF},{other}") as desk:
         key = desk.open()
         desk.staff(f"RE: [{key}] [W TRAKCIE] Błąd")
         sent = desk.sent
@@ -230,8 +227,6 @@ def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server,
         detail = desk.ticket(key)
         assert (detail["owner"], detail["status"]) == (other, "W_TRAKCIE")
         assert desk.mails(sent) == []
-    finally:
-        desk.app.close()
 
 
 # -- the tag guide ------------------------------------------------------------------------
@@ -253,11 +248,8 @@ def test_help_mails_the_tag_guide_back(desk, subject):
 def test_help_from_an_unverified_sender_is_not_answered(tmp_path, dovecot, smtp_server,
                                                          sqlite_url):  # fmt: skip
     """A forged staff address asking for help gets nothing; staff are warned instead."""
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url,
-                     staff_auth="authres:mx.log-systems.com")  # fmt: skip
-    try:
+    auth = "authres:mx.log-systems.com"
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth=auth) as desk:
         assert desk.staff("[POMOC]", body="") == {"refused": 1}
         [alert] = desk.mails()
         assert "unverified" in alert["Subject"]
-    finally:
-        desk.app.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mailintake.domain import staffcmd
-from tests.desk import CLIENT, STAFF, make_desk, text_of
+from tests.desk import CLIENT, STAFF, running_desk, text_of
 from tests.mails import client_mail, logs_attachment
 
 PIOTR = "piotr.zielinski@log-systems.com"
@@ -19,18 +19,16 @@ VERSION_ONLY = "Wersja oprogramowania: 6.1.111.111\nCzęstotliwość błędu: Za
 
 @pytest.fixture
 def desk(tmp_path, dovecot, smtp_server, sqlite_url):
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url)
-    yield desk
-    desk.app.close()
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url) as desk:
+        yield desk
 
 
 @pytest.fixture
 def team(tmp_path, dovecot, smtp_server, sqlite_url):
     """Two staff members; only Piotr gets the notices of tickets nobody owns."""
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url,
-                     staff=f"{STAFF},{PIOTR}", staff_notify=PIOTR)  # fmt: skip
-    yield desk
-    desk.app.close()
+    env = {"staff": f"{STAFF},{PIOTR}", "staff_notify": PIOTR}
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, **env) as desk:
+        yield desk
 
 
 def _reply(desk, key: str, body: str, **kw) -> dict[str, int]:
@@ -95,15 +93,12 @@ def test_a_client_close_request_on_a_nowy_ticket_reaches_staff_without_its_tag(d
 def test_a_new_ticket_named_only_by_a_tag_keeps_no_tag(tmp_path, dovecot, smtp_server,
                                                          sqlite_url, subject):  # fmt: skip
     """A client subject made of tags is stored without them; the new-ticket notice carries none."""
-    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url, notify_new="true")
-    try:
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, notify_new="true") as desk:
         key = desk.open(complete=False, subject=subject)
         assert staffcmd.strip_tags(desk.ticket(key)["subject"]) == desk.ticket(key)["subject"]
         [notice] = desk.to(STAFF)
         _assert_no_command(notice["Subject"])
         assert notice["Subject"].startswith(f"[{key}] ")
-    finally:
-        desk.app.close()
 
 
 def test_the_answer_that_completes_a_ticket_is_noticed_with_its_attachments(desk):
@@ -124,15 +119,14 @@ def test_a_new_ticket_is_noticed_only_when_asked(desk, tmp_path, dovecot, smtp_s
     """An incomplete new ticket is not noticed by default; with MAILINTAKE_NOTIFY_NEW it is."""
     desk.open(complete=False)
     assert desk.to(STAFF) == []
-    eager = make_desk(tmp_path / "eager", dovecot, smtp_server, sqlite_url, notify_new="true")
-    try:
+    with running_desk(
+        tmp_path / "eager", dovecot, smtp_server, sqlite_url, notify_new="true"
+    ) as eager:
         sent = eager.sent
         key = eager.open(complete=False)
         [notice] = eager.to(STAFF, sent)
         assert notice["Subject"].startswith(f"[{key}] ")
         assert "still missing" in text_of(notice)
-    finally:
-        eager.app.close()
 
 
 def test_a_complete_first_mail_is_noticed(desk):
