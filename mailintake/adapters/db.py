@@ -255,8 +255,9 @@ def intake_by_message_id(session: Session, message_id: str) -> IntakeRow | None:
     return session.exec(select(IntakeRow).where(IntakeRow.message_id == message_id)).first()
 
 
-def messages_of(session: Session, ticket_id: int) -> list[MessageRow]:
-    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id)
+def messages_of(session: Session, ticket_id: int, after: int = 0) -> list[MessageRow]:
+    """The ticket's messages, oldest first; only those with an id above `after` if given."""
+    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id, col(MessageRow.id) > after)
     return list(session.exec(query.order_by(col(MessageRow.id))))
 
 
@@ -265,8 +266,9 @@ def attachments_of(session: Session, ticket_id: int) -> list[AttachmentRow]:
     return list(session.exec(query.order_by(col(AttachmentRow.id))))
 
 
-def history_of(session: Session, ticket_id: int) -> list[HistoryRow]:
-    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id)
+def history_of(session: Session, ticket_id: int, after: int = 0) -> list[HistoryRow]:
+    """The ticket's history, oldest first; only entries with an id above `after` if given."""
+    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id, col(HistoryRow.id) > after)
     return list(session.exec(query.order_by(col(HistoryRow.id))))
 
 
@@ -274,7 +276,9 @@ def newest_row_ids(session: Session, ticket_id: int) -> tuple[int, int]:
     """The highest history and message row ids of a ticket (0 when it has none)."""
     history = select(sa.func.max(HistoryRow.id)).where(HistoryRow.ticket_id == ticket_id)
     message = select(sa.func.max(MessageRow.id)).where(MessageRow.ticket_id == ticket_id)
-    return session.exec(history).one() or 0, session.exec(message).one() or 0
+    both = sa.select(history.scalar_subquery(), message.scalar_subquery())
+    last_history, last_message = session.execute(both).one()
+    return last_history or 0, last_message or 0
 
 
 def tickets(session: Session, status: str | None = None) -> list[Ticket]:

@@ -71,11 +71,9 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
     to = notices.staff_recipients(app, ticket)
     if not to:
         return
-    history = [
-        h for h in db.history_of(session, db.id_of(ticket)) if db.id_of(h) > before.last_history
-    ]
-    sent = [m for m in db.messages_of(session, db.id_of(ticket))
-            if db.id_of(m) > before.last_message and m.direction == "out"]  # fmt: skip
+    history = db.history_of(session, db.id_of(ticket), after=before.last_history)
+    sent = [m for m in db.messages_of(session, db.id_of(ticket), after=before.last_message)
+            if m.direction == "out"]  # fmt: skip
     files, left_out = _attachable(msg.mail.attachments, app.settings.max_attachments_bytes)
     notices.queue_mail(
         session, app, ticket=ticket, to=to, template="client_notice", kind="staff_notice",
