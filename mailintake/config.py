@@ -82,6 +82,9 @@ class Settings:
     oauth2_refresh_token: str | None = None
     support_address: str = "support@log-systems.com"
     staff: frozenset[str] = frozenset()
+    staff_notify: frozenset[str] = frozenset()  # notices of tickets without an owner
+    notify_new: bool = False  # also a notice of every new ticket
+    max_attachments_mb: float = 18.0  # files mailed on with one message (~24 MB in base64)
     staff_auth: str = "none"
     ticket_prefix: str = "LOG"
     clients_file: Path = Path("config/clients.toml")
@@ -100,6 +103,15 @@ class Settings:
     @property
     def max_message_bytes(self) -> int:
         return int(self.max_message_mb * 1024 * 1024)
+
+    @property
+    def max_attachments_bytes(self) -> int:
+        return int(self.max_attachments_mb * 1024 * 1024)
+
+    @property
+    def internal(self) -> frozenset[str]:
+        """Addresses of our own people: staff and whoever gets staff notices."""
+        return self.staff | self.staff_notify
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,6 +133,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     r = _Reader(env)
     state_dir = Path(r.text("STATE_DIR", "./var")).expanduser()
     clients_file = Path(r.text("CLIENTS_FILE", "config/clients.toml"))
+    staff = frozenset(r.addresses("STAFF"))
     settings = Settings(
         state_dir=state_dir,
         database_url=r.text("DATABASE_URL", f"sqlite:///{state_dir / 'mailintake.db'}"),
@@ -145,7 +158,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         oauth2_client_secret=r.optional("OAUTH2_CLIENT_SECRET"),
         oauth2_refresh_token=r.optional("OAUTH2_REFRESH_TOKEN"),
         support_address=r.address("SUPPORT_ADDRESS", "support@log-systems.com"),
-        staff=frozenset(r.addresses("STAFF")),
+        staff=staff,
+        staff_notify=frozenset(r.addresses("STAFF_NOTIFY")) or staff,
+        notify_new=r.boolean("NOTIFY_NEW", False),
+        max_attachments_mb=r.number("MAX_ATTACHMENTS_MB", 18.0, minimum=0.001),
         staff_auth=r.staff_auth("STAFF_AUTH", "none"),
         ticket_prefix=r.prefix("TICKET_PREFIX", "LOG"),
         clients_file=clients_file,

@@ -80,6 +80,9 @@ class Ticket(SQLModel, table=True):
     flag_reason: str | None = Field(default=None, max_length=500)
     fields: dict[str, Any] = _json(dict)  # code → value, as `domain.fields.merge` builds it
     linked: list[str] = _json(list)  # ticket keys
+    owner: str | None = Field(default=None, max_length=320)  # the staff address that owns it
+    cc: list[str] = _json(list)  # the client's colleagues copied on our mail to the client
+    duplicate_of: str | None = Field(default=None, max_length=40)  # the key it was merged into
     survey_rating: int | None = None
     survey_comment: str | None = None
     survey_thanked: bool = False
@@ -295,8 +298,9 @@ def intakes_by_message_id(session: Session, message_id: str) -> list[IntakeRow]:
     return list(session.exec(query.order_by(col(IntakeRow.id))))
 
 
-def messages_of(session: Session, ticket_id: int) -> list[MessageRow]:
-    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id)
+def messages_of(session: Session, ticket_id: int, after: int = 0) -> list[MessageRow]:
+    """The ticket's messages, oldest first; only those with an id above `after` if given."""
+    query = select(MessageRow).where(MessageRow.ticket_id == ticket_id, col(MessageRow.id) > after)
     return list(session.exec(query.order_by(col(MessageRow.id))))
 
 
@@ -305,9 +309,19 @@ def attachments_of(session: Session, ticket_id: int) -> list[AttachmentRow]:
     return list(session.exec(query.order_by(col(AttachmentRow.id))))
 
 
-def history_of(session: Session, ticket_id: int) -> list[HistoryRow]:
-    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id)
+def history_of(session: Session, ticket_id: int, after: int = 0) -> list[HistoryRow]:
+    """The ticket's history, oldest first; only entries with an id above `after` if given."""
+    query = select(HistoryRow).where(HistoryRow.ticket_id == ticket_id, col(HistoryRow.id) > after)
     return list(session.exec(query.order_by(col(HistoryRow.id))))
+
+
+def newest_row_ids(session: Session, ticket_id: int) -> tuple[int, int]:
+    """The highest history and message row ids of a ticket (0 when it has none)."""
+    history = select(sa.func.max(HistoryRow.id)).where(HistoryRow.ticket_id == ticket_id)
+    message = select(sa.func.max(MessageRow.id)).where(MessageRow.ticket_id == ticket_id)
+    both = sa.select(history.scalar_subquery(), message.scalar_subquery())
+    last_history, last_message = session.execute(both).one()
+    return last_history or 0, last_message or 0
 
 
 def tickets(session: Session, status: str | None = None) -> list[Ticket]:
@@ -359,12 +373,14 @@ def outbox_count(session: Session, kind: str, since: datetime) -> int:
 
 
 def thread_ids(
-    session: Session, ticket_id: int, internal: frozenset[str] = frozenset()
+    session: Session, ticket_id: int, internal: frozenset[str] = frozenset(), *, staff: bool = False
 ) -> list[str]:
-    """Message-IDs of the ticket's mail the client saw, oldest first (no bodies loaded).
+    """Message-IDs of the ticket's mail one side had, oldest first (no bodies loaded).
 
-    Mail from or only to `internal` addresses (staff) is left out: the client
-    never had it, so threading our answers on it would break their thread.
+    The client's side (default): mail from or only to `internal` addresses (staff) is
+    left out, as the client never had it and threading our answers on it would break
+    their thread. The staff side (`staff=True`) is that internal mail alone: our
+    notices to staff and staff's own mail, which is what a staff mailbox holds.
     """
     query = (
         select(col(MessageRow.message_id), col(MessageRow.direction),
@@ -376,6 +392,6 @@ def thread_ids(
     for message_id, direction, sender, to in session.exec(query):
         recipients = {a.strip().lower() for a in to.split(",") if a.strip()}
         internal_mail = sender in internal if direction == "in" else recipients <= internal
-        if not internal_mail and message_id is not None:  # never None: the query says so
+        if internal_mail == staff and message_id is not None:  # never None: the query says so
             ids.append(message_id)
     return ids

@@ -2,8 +2,9 @@
 
 Owns: headers of our mail — threading (`Message-ID` with the ticket key,
 `In-Reply-To`, `References`), RFC 3834 `Auto-Submitted`,
-`X-Auto-Response-Suppress`, our loop header — and the text + HTML body.
-Must not decide whether to send.
+`X-Auto-Response-Suppress`, our loop header, `Cc` — the text + HTML body
+and the attached files (`multipart/mixed`, base64, names as RFC 2231
+parameters). Must not decide whether to send, to whom, or which files go.
 
 Why the bytes are built here and not by the `email` package: Python's `email`
 folds or RFC 2047-encodes long `References`/`In-Reply-To` values, which breaks
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, quote
+from urllib.parse import quote as percent_encode
 
+from mailintake.domain.mail import Attachment
 from mailintake.domain.mailrules import LOOP_HEADER
 
 MAX_REFERENCES = 10
@@ -38,6 +41,12 @@ _MSGID = re.compile(r"[!-;=?-~]{1,900}@[!-;=?-~]{1,900}")
 _PLAIN_HEADER_TEXT = re.compile(r"[ -~]*")
 _LINE_START_FROM = re.compile(rb"^From ", re.MULTILINE)
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # as email.utils.formataddr quotes
+# A MIME type we pass on: `type/subtype` tokens (RFC 2045 section 5.1), not a composite one
+# (message/*, multipart/* may not be base64-encoded, RFC 2046 sections 5.1 and 5.2.1).
+_MIME_TYPE = re.compile(r"(?!message/|multipart/)[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+_PLAIN_PARAM = re.compile(r"[ !#-\[\]-~]{1,60}")  # short printable ASCII, no '"' or '\\'
+_ATTRIBUTE_CHARS = "!#$&+-.^_`|~"  # RFC 2231 attribute-char besides letters and digits
+_PARAM_CHUNK = 56  # encoded characters per RFC 2231 continuation line (78 with its prefix)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class Outgoing:
     date: datetime | None = None
     # PNG pictures the HTML part shows as <img src="cid:…">: (Content-ID, bytes).
     images: tuple[tuple[str, bytes], ...] = ()
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 def new_message_id(ticket_key: str | None, domain: str) -> str:
@@ -69,23 +80,80 @@ def one_line(value: str) -> str:
 
 
 def compose(out: Outgoing) -> bytes:
-    """The message as bytes with CRLF line ends, ready for SMTP."""
+    """The message as bytes with CRLF line ends, ready for SMTP.
+
+    Text and HTML are a `multipart/alternative`; with attachments that goes first in a
+    `multipart/mixed`, each file after it base64-encoded under its name (RFC 2045, 2231).
+    """
+    content_type, body = _alternative(out)
+    if out.attachments:
+        content_type, body = _mixed(content_type, body, out.attachments)
+    head = "".join(_headers(out)) + f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n"
+    return head.encode("utf-8", errors="replace") + b"\r\n" + body
+
+
+def _alternative(out: Outgoing) -> tuple[str, bytes]:
     text = _qp(out.text)
     html = _part_body("html", _qp(out.html))
     if out.images:  # RFC 2387: the HTML and the pictures it shows travel as one related part
         html = _related(html, out.images)
     boundary = _boundary(text, html)
-    head = "".join(_headers(out)) + (
-        f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n'
-    )
-    return b"".join(
+    body = b"".join(
         (
-            head.encode("utf-8", errors="replace"),
-            b"\r\n",
             _part(boundary, "plain", text),
             f"--{boundary}\r\n".encode("ascii") + html + b"\r\n",
             f"--{boundary}--\r\n".encode("ascii"),
         )
+    )
+    return f'multipart/alternative; boundary="{boundary}"', body
+
+
+def _mixed(first_type: str, first: bytes, attachments: tuple[Attachment, ...]) -> tuple[str, bytes]:
+    """The message body, then each file: a `multipart/mixed` (RFC 2046 section 5.1.3)."""
+    files = [_file(a) for a in attachments]
+    boundary = _boundary(first, *files)
+    parts = [f"--{boundary}\r\nContent-Type: {first_type}\r\n\r\n".encode("ascii") + first]
+    parts += [f"--{boundary}\r\n".encode("ascii") + f for f in files]
+    return f'multipart/mixed; boundary="{boundary}"', b"".join(
+        parts
+    ) + f"--{boundary}--\r\n".encode()
+
+
+def _file(attachment: Attachment) -> bytes:
+    """One attached file: its type and name as parameters, its bytes in base64 lines."""
+    kind = attachment.content_type.lower().strip()
+    kind = kind if _MIME_TYPE.fullmatch(kind) else "application/octet-stream"
+    name = attachment.filename or "attachment"
+    head = (
+        f"Content-Type: {kind};\r\n{_parameter('name', name)}\r\n"
+        f"Content-Disposition: attachment;\r\n{_parameter('filename', name)}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    data = base64.encodebytes(attachment.data).rstrip(b"\n").replace(b"\n", b"\r\n")
+    # The CRLF before the next delimiter belongs to the delimiter (RFC 2046 5.1.1).
+    return head.encode("ascii") + data + b"\r\n"
+
+
+def _parameter(name: str, value: str) -> str:
+    """` name="value"`, or RFC 2231 `name*=utf-8''…` (continued as `name*0*=`, `name*1*=` …).
+
+    Continuations are cut between characters, never inside one's UTF-8 bytes, so a
+    reader that decodes each piece on its own still gets the name; lines stay ≤ 78.
+    """
+    if _PLAIN_PARAM.fullmatch(value):
+        return f' {name}="{value}"'
+    chunks = [""]
+    for char in value:
+        encoded = percent_encode(char.encode("utf-8", "replace"), safe=_ATTRIBUTE_CHARS)
+        if len(chunks[-1]) + len(encoded) > _PARAM_CHUNK:
+            chunks.append("")
+        chunks[-1] += encoded
+    if len(chunks) == 1:
+        return f" {name}*=utf-8''{chunks[0]}"
+    first, *rest = chunks
+    return ";\r\n".join(
+        [f" {name}*0*=utf-8''{first}"]
+        + [f" {name}*{i}*={chunk}" for i, chunk in enumerate(rest, start=1)]
     )
 
 
@@ -116,6 +184,8 @@ def _headers(out: Outgoing) -> list[str]:
         _fold_list("To", [one_line(a) for a in out.to if one_line(a)], ", "),
         _unstructured("Subject", one_line(out.subject)),
     ]
+    if cc := [one_line(a) for a in out.cc if one_line(a)]:
+        lines.insert(2, _fold_list("Cc", cc, ", "))
     if out.date is not None:
         lines.append(f"Date: {format_datetime(out.date)}\r\n")
     lines.append(f"Message-ID: <{one_line(out.message_id).strip('<>')}>\r\n")

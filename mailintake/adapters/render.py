@@ -4,7 +4,8 @@ Owns: finding `templates/<name>.<lang>.j2` (falling back to Polish) and
 rendering its blocks `subject` (optional), `text` and `html` (optional: made
 from the text when a template has none), with the filters `status(lang)`,
 `when(lang)` and `day(lang)` that show a status, an instant or a day to a
-reader of that language (`adapters.timefmt`). Must not decide what is sent to whom.
+reader of that language (`adapters.timefmt`), and the test `greeting` (a text
+that opens with its own greeting). Must not decide what is sent to whom.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import jinja2
 
 from mailintake.adapters import timefmt
+from mailintake.domain.greetings import opens_with_greeting
 from mailintake.domain.status import Status
 
 
@@ -49,6 +51,8 @@ class Renderer:
         self.env.filters["status"] = _status_name
         self.env.filters["when"] = timefmt.in_words  # {{ at | when(lang) }}
         self.env.filters["day"] = timefmt.day_in_words  # {{ eta | day(lang) }}
+        # `{% if staff_text is greeting %}`: the staff text greets, so the template does not.
+        self.env.tests["greeting"] = opens_with_greeting
 
     def render(self, name: str, lang: str, **context: Any) -> Rendered:
         """Render notice `name` in `lang` (pl when that language has no template)."""

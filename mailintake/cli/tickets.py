@@ -20,7 +20,7 @@ from mailintake.domain.status import DISPLAY, Status, parse_status
 from mailintake.errors import Refusal
 from mailintake.services import export, views
 
-COLUMNS = ("key", "status", "client_email", "missing", "subject")
+COLUMNS = ("key", "status", "client_email", "owner", "missing", "subject")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,13 +66,13 @@ def _status(value: str) -> Status:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings) as app:
-        rows = views.list_tickets(app, args.status)
+        rows = views.list_tickets(app, args.status, owner=not args.json)
     return _print_rows(rows, as_json=args.json)
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings) as app:
-        rows = views.search_tickets(app, args.text)
+        rows = views.search_tickets(app, args.text, owner=not args.json)
     return _print_rows(rows, as_json=args.json)
 
 
@@ -88,6 +88,8 @@ def _print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> int:
 
 
 def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
     if name == "status":
         return Status(value).display
     if isinstance(value, list):

@@ -54,8 +54,12 @@ def _head(d: dict[str, Any]) -> Iterator[str]:
         ("automatyczne zamknięcie / auto close", _when(d["auto_close_at"])),
         ("rozwiązanie / resolution", d["resolution"] or "-"),
         ("powód zamknięcia / close reason", d["close_reason"] or "-"),
+        ("opiekun / owner", d["owner"] or "-"),
+        ("w kopii / cc", safe(", ".join(d["cc"])) or "-"),
         ("powiązane / linked", ", ".join(d["linked"]) or "-"),
     ]
+    if d["duplicate_of"]:
+        rows.append(("duplikat / duplicate of", d["duplicate_of"]))
     if d["survey"]:
         rows.append(
             ("ankieta / survey", f"{d['survey']['rating']}/5 {safe(d['survey']['comment'] or '')}")

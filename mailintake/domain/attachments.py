@@ -1,6 +1,6 @@
 """Which attachments are logs and which are screenshots (SPEC §3, fields `logs`, `screenshots`).
 
-Owns: `read_attachments`. A log is a `.log`, a rotated log (`app.log.1`), an archive
+Owns: `read_attachments` and `is_signature_image`. A log is a `.log`, a rotated log (`app.log.1`), an archive
 (`.zip`, `.7z`, `.rar`, `.gz`, `.tar`, …), a Windows event or trace file, a `.txt` named
 like a log (but not "dialog" or "catalog"), or a file without extension sent with an
 archive content type. A screenshot is an image that is neither tiny nor a small inline
@@ -51,13 +51,21 @@ def _is_log(attachment: Attachment) -> bool:
     return not has_extension and attachment.content_type.lower() in _ARCHIVE_TYPES
 
 
+def _is_image(attachment: Attachment) -> bool:
+    kind = attachment.content_type.lower()
+    return kind.startswith("image/") or attachment.filename.lower().endswith(_IMAGE_EXTENSIONS)
+
+
+def is_signature_image(attachment: Attachment) -> bool:
+    """A tiny image or a small inline one: a signature logo, not a file sent on purpose."""
+    if not _is_image(attachment):
+        return False
+    return attachment.size < _TINY_IMAGE or (attachment.inline and attachment.size < _INLINE_LOGO)
+
+
 def _is_screenshot(attachment: Attachment) -> bool:
     """An image big enough to show something, and not an inline signature logo."""
-    kind = attachment.content_type.lower()
-    is_image = kind.startswith("image/") or attachment.filename.lower().endswith(_IMAGE_EXTENSIONS)
-    if not is_image or attachment.size < _TINY_IMAGE:
-        return False
-    return not (attachment.inline and attachment.size < _INLINE_LOGO)
+    return _is_image(attachment) and not is_signature_image(attachment)
 
 
 def read_attachments(attachments: Sequence[Attachment], found: dict[str, object]) -> None:

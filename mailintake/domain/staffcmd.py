@@ -23,11 +23,16 @@ Decisions worth knowing:
   other bracket is ordinary subject text. A typo never silently becomes a relay to the
   client, which matters most for `[NOTATKA]` (internal).
 - The same command written twice (a reply keeping the tag of the mail it answers) counts
-  once; two different commands are refused.
+  once; two different commands are refused, except a status tag with `[NOTATKA]`: the
+  status change made silently (the staff text stays an internal note).
+- `strip_tags` leaves no bracket a staff reply would run or refuse (keys, tags, mistyped
+  tags, tags with a bad argument), so a subject built from a cleaned one (a stored ticket
+  subject, a staff notice) can never carry a command.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -54,6 +59,8 @@ class Action(StrEnum):
     DUPLIKAT = "DUPLIKAT"
     PODZIEL = "PODZIEL"
     REJESTRUJ = "REJESTRUJ"
+    PRZEJMIJ = "PRZEJMIJ"
+    POMOC = "POMOC"
     RELAY = "RELAY"  # no tag: the staff reply is relayed to the client
 
 
@@ -73,6 +80,8 @@ PHRASES: dict[Action, tuple[str, str]] = {
     A.DUPLIKAT: ("duplikat", "duplicate"),
     A.PODZIEL: ("podziel", "split"),
     A.REJESTRUJ: ("rejestruj", "register"),
+    A.PRZEJMIJ: ("przejmij", "take"),
+    A.POMOC: ("pomoc", "help"),
 }
 DATED = frozenset({A.POPRAWKA, A.PUBLIKACJA})  # the date is optional
 KEYED = frozenset({A.DUPLIKAT})  # the key is required
@@ -88,6 +97,12 @@ TARGETS: dict[Action, tuple[Status, str | None]] = {
     A.DUPLIKAT: (Status.ZAMKNIETY, None),
 }
 CLOSE_REASONS = {A.ZAMKNIJ: CloseReason.STAFF, A.DUPLIKAT: CloseReason.DUPLICATE}
+# Commands whose staff text (and its attachments) goes to the client (SPEC section 6).
+TEXT_TO_CLIENT = frozenset(TARGETS) - {A.KOMPLETNE} | {A.PYTANIE, A.PODZIEL, A.RELAY}
+# Commands about no ticket in particular: they need no key (SPEC section 6).
+KEYLESS = frozenset({A.REJESTRUJ, A.POMOC})
+# The first staff member to do anything but these owns the ticket (SPEC section 6).
+NOT_OWNING = KEYLESS | {A.NOTATKA}
 # Status names people may type instead of the tag → the tag they meant.
 STATUS_WORDS = {
     "zamkniety": "zamknij",
@@ -114,6 +129,7 @@ class Command:
     target_status: Status | None = None
     resolution: str | None = None  # "full" | "workaround" | None
     tag: str = ""  # the tag as written, brackets included, for messages
+    silent: bool = False  # a status tag with [NOTATKA]: the staff text stays internal
 
     def __post_init__(self) -> None:
         target, resolution = TARGETS.get(self.action, (None, None))
@@ -127,6 +143,20 @@ class Command:
         """`staff` for ZAMKNIJ, `duplicate` for DUPLIKAT (SPEC section 2), else None."""
         return CLOSE_REASONS.get(self.action)
 
+    @property
+    def mails_staff_text(self) -> bool:
+        """Does the staff text (with its attachments) go to the client (SPEC section 6)?"""
+        return self.action in TEXT_TO_CLIENT and not self.silent
+
+    @property
+    def needs_ticket(self) -> bool:
+        return self.action not in KEYLESS
+
+    @property
+    def takes_ownership(self) -> bool:
+        """A status change, a message to the client or [PRZEJMIJ] makes the sender the owner."""
+        return self.action not in NOT_OWNING
+
 
 # --- subject tags -----------------------------------------------------------------------
 
@@ -139,6 +169,9 @@ def parse_command(subject: str, *, prefix: str = "LOG") -> Command:
             command = _read_tag(written, inner, prefix)
             if command is not None and not any(_same(command, c) for c in commands):
                 commands.append(command)
+    others = [c for c in commands if c.action is not A.NOTATKA]
+    if len(others) == 1 and len(commands) > 1 and others[0].action in TARGETS:
+        return dataclasses.replace(others[0], silent=True)  # a status tag with [NOTATKA]
     if len(commands) > 1:
         tags = ", ".join(c.tag for c in commands)
         raise Refusal(
@@ -158,9 +191,15 @@ def find_ticket_key(subject: str, prefix: str = "LOG") -> str | None:
 
 
 def strip_tags(subject: str, prefix: str = "LOG") -> str:
-    """`subject` without ticket keys, command tags and leading Re:/Odp:/AW:/Fwd:/PD: etc."""
-    kept = BRACKET.sub(lambda m: _kept_bracket(m, prefix), subject)
-    rest = " ".join(kept.split())
+    """`subject` without ticket keys, command tags and leading Re:/Odp:/AW:/Fwd:/PD: etc.
+
+    Brackets a staff reply would refuse (`[ZAMKNIĘTY]`, `[ZAMKNIJ teraz]`) go too, and
+    removing one is repeated until none is left, so `[ZAM[LOG-1]KNIJ]` leaves no tag.
+    """
+    rest = subject
+    while (kept := BRACKET.sub(lambda m: _kept_bracket(m, prefix), rest)) != rest:
+        rest = kept
+    rest = " ".join(rest.split())
     while (match := REPLY_PREFIX.match(rest)) is not None:
         rest = rest[match.end() :]
     return rest.strip()
@@ -188,10 +227,14 @@ def without_commands(subject: str, prefix: str = "LOG") -> str:
 
 
 def _kept_bracket(match: re.Match[str], prefix: str) -> str:
-    inner = match.group(1)
-    if _key_in(inner, prefix) is not None or _match_phrase(_fold(inner)) is not None:
+    written, inner = match.group(0), match.group(1)
+    if _key_in(inner, prefix) is not None:
         return " "
-    return match.group(0)
+    try:
+        command = _read_tag(written, inner, prefix)
+    except Refusal:
+        return " "
+    return written if command is None else " "
 
 
 def _brackets(subject: str) -> Iterator[tuple[str, str]]:

@@ -3,8 +3,10 @@
 Owns: what a client's message does — opens a ticket, adds data to its own
 ticket (an answer to our question restarts the SLA clock, an accepted ETA is
 recorded), or answers a resolved or closed ticket (complaint, confirmation,
-survey, or a new linked ticket). Runs inside the intake transaction; must not
-commit, send mail (the outbox does) or find the ticket by itself (`threads`).
+survey, or a new linked ticket) — and that staff hear of it (`staffnotice`).
+A message on the thread of a duplicate goes to the ticket it was merged into.
+Runs inside the intake transaction; must not commit, send mail (the outbox
+does) or find the ticket by itself (`threads`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,26 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import fields, intents, staffcmd
+from mailintake.domain import fields, intents
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.status import Status
-from mailintake.services import completion, lifecycle, notices, threads
+from mailintake.services import completion, lifecycle, staffnotice, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
 
 def handle_client(session: Session, app: App, msg: Incoming) -> Outcome:
+    """Route the client's message by its ticket's status, then tell staff what it did."""
     ticket = threads.find_ticket(session, app, msg.mail)
+    if ticket is not None:
+        ticket = threads.surviving(session, ticket)
+    before = staffnotice.Before.of(session, ticket)
+    outcome = _route(session, app, msg, ticket)
+    staffnotice.tell_staff(session, app, msg, outcome, before)
+    return outcome
+
+
+def _route(session: Session, app: App, msg: Incoming, ticket: db.Ticket | None) -> Outcome:
     if ticket is None:
         return open_ticket(session, app, msg)
     status = Status(ticket.status)
@@ -45,7 +57,7 @@ def open_ticket(
         app,
         client_email=mail.from_addr or "unknown@invalid",
         client_name=mail.from_name,
-        subject=staffcmd.strip_tags(mail.subject, app.settings.ticket_prefix) or mail.subject,
+        subject=mail.subject,
         now=msg.received_at,
         words=f"{mail.subject}\n{mail.own_text or mail.text}",
     )
@@ -60,7 +72,7 @@ def open_ticket(
 
 
 def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
-    """More from the client on an open ticket: its data is merged, staff hear of it."""
+    """More from the client on an open ticket: its data is merged; a NOWY ticket completes."""
     mail = msg.mail
     t.store_inbound(session, app, ticket, msg, kind="client")
     if ticket.awaiting_client:
@@ -73,8 +85,6 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
     ticket.fields = fields.merge(ticket.fields, found)
     if ticket.status == Status.NOWY:
         completion.complete_or_request(session, app, msg, ticket)
-    else:
-        notices.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)
 
 

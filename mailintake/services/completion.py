@@ -43,8 +43,26 @@ def _complete(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> N
     t.change_status(
         session, ticket, Status.ANALIZA, by="system", reason="data complete", now=msg.now
     )
-    received = t.field_labels([c for c in fields.FIELDS if c in ticket.fields], ticket.language)
-    auto_reply(session, app, msg, ticket, "confirmation", received=received)
+    auto_reply(session, app, msg, ticket, "confirmation", received=_received(ticket))
+
+
+def accept_complete(
+    session: Session, app: App, ticket: db.Ticket, *, by: str, reason: str, now: datetime
+) -> None:
+    """Staff made the ticket complete: NOWY → ANALIZA and the client's confirmation (SPEC §3).
+
+    A person decided it, so the confirmation is no automatic answer (no Auto-Submitted,
+    not counted in the cap). The caller checks that the ticket is NOWY.
+    """
+    t.change_status(session, ticket, Status.ANALIZA, by=by, reason=reason, now=now)
+    notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                       template="confirmation", kind="confirmation", now=now,
+                       lang=ticket.language, auto_submitted=None, automatic=False,
+                       received=_received(ticket))  # fmt: skip
+
+
+def _received(ticket: db.Ticket) -> list[str]:
+    return t.field_labels([c for c in fields.FIELDS if c in ticket.fields], ticket.language)
 
 
 def request_context(
@@ -72,7 +90,14 @@ def record_attempt(ticket: db.Ticket, now: datetime) -> None:
 
 
 def auto_reply(
-    session: Session, app: App, msg: Incoming, ticket: db.Ticket, template: str, **context: Any
+    session: Session,
+    app: App,
+    msg: Incoming,
+    ticket: db.Ticket,
+    template: str,
+    *,
+    kind: str | None = None,
+    **context: Any,
 ) -> bool:
     """Answer the client unless RFC 3834 or the per-sender cap forbids it (SPEC section 5)."""
     to = msg.mail.from_addr or ticket.client_email
@@ -81,8 +106,9 @@ def auto_reply(
         return False
     if not may_mail(session, app, to, ticket, msg.now):
         return False
-    notices.queue_mail(session, app, ticket=ticket, to=[to], template=template, kind=template,
-                       now=msg.now, lang=ticket.language, **context)  # fmt: skip
+    notices.queue_mail(session, app, ticket=ticket, to=[to], template=template,
+                       kind=kind or template, now=msg.now, lang=ticket.language,
+                       **context)  # fmt: skip
     return True
 
 

@@ -10,7 +10,9 @@ caller's transaction; must not commit or send (the outbox sends).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from sqlmodel import Session
@@ -18,8 +20,9 @@ from sqlmodel import Session
 from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import deadlines, fields, intents
+from mailintake.domain.mail import Attachment
 from mailintake.domain.status import CloseReason, Status
-from mailintake.services import notices
+from mailintake.services import completion, notices
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -27,7 +30,7 @@ from mailintake.services.outcome import Incoming, Outcome
 def client_reply_to_resolved(
     session: Session, app: App, msg: Incoming, ticket: db.Ticket
 ) -> Outcome:
-    """REKLAMACJA reopens to ANALIZA, POTWIERDZAM closes now, anything else is a comment."""
+    """REKLAMACJA reopens to ANALIZA (the client is told), POTWIERDZAM closes now, else a comment."""
     mail = msg.mail
     t.store_inbound(session, app, ticket, msg, kind="client")
     intent = intents.client_intent(mail.own_text, mail.subject)
@@ -38,14 +41,22 @@ def client_reply_to_resolved(
         ticket.auto_close_at = None
         ticket.resolved_at = None
         ticket.resolution = None
-        notices.tell_staff_of_reply(session, app, msg, ticket)
+        # SPEC section 1: every status change is mailed to the client.
+        completion.auto_reply(session, app, msg, ticket, "status_changed", kind="status",
+                              **status_context(Status.ROZWIAZANY, Status.ANALIZA))  # fmt: skip
         return Outcome("updated", ticket.key, mail.message_id, "complaint")
     if intent == "confirm":
         close(session, app, ticket, CloseReason.RESOLVED, by=by, text="client confirmed",
               now=msg.now)  # fmt: skip
         return Outcome("updated", ticket.key, mail.message_id, "confirmed")
-    notices.tell_staff_of_reply(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id, "comment")
+
+
+def status_context(old: str, new: str, **values: Any) -> dict[str, Any]:
+    """What the `status_changed` template shows; `values` fill in the optional parts."""
+    return {"old_status": old, "new_status": new, "staff_text": "", "eta": None,
+            "release_date": None, "resolution": None, "ask_accept": False,
+            "auto_close_at": None, "duplicate_of": None} | values  # fmt: skip
 
 
 def close(
@@ -57,9 +68,17 @@ def close(
     by: str,
     now: datetime,
     text: str = "",
+    note: str = "",
+    duplicate_of: str | None = None,
+    files: Sequence[Attachment] = (),
 ) -> None:
-    """→ ZAMKNIETY with its reason; `resolved` sends the survey (SPEC section 7)."""
-    old = t.change_status(session, ticket, Status.ZAMKNIETY, by=by, reason=text or reason, now=now)
+    """→ ZAMKNIETY with its reason; `resolved` sends the survey (SPEC section 7).
+
+    `text` goes to the client in the closing notice, with `files`; `note` is only
+    recorded. A duplicate's notice names the ticket it was merged into.
+    """
+    why = note or text or reason
+    old = t.change_status(session, ticket, Status.ZAMKNIETY, by=by, reason=why, now=now)
     ticket.close_reason = reason
     ticket.closed_at = now
     ticket.auto_close_at = None
@@ -73,9 +92,9 @@ def close(
         missing = t.field_labels(fields.missing(ticket.fields), ticket.language)
         mail_client(template="closed_incomplete", kind="closed", missing=missing)
     else:
-        mail_client(template="status_changed", kind="status", old_status=old,
-                    new_status=Status.ZAMKNIETY, staff_text=text, eta=None, release_date=None,
-                    resolution=None, ask_accept=False, auto_close_at=None)  # fmt: skip
+        mail_client(template="status_changed", kind="status", attachments=files,
+                    **status_context(old, Status.ZAMKNIETY, staff_text=text,
+                                     duplicate_of=duplicate_of))  # fmt: skip
 
 
 def survey_links(app: App, ticket: db.Ticket) -> list[dict[str, int | str]]:
@@ -113,12 +132,21 @@ def record_survey(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
 
 
 def ask_question(
-    session: Session, app: App, ticket: db.Ticket, *, by: str, text: str, now: datetime
-) -> db.OutboxRow | None:
+    session: Session,
+    app: App,
+    ticket: db.Ticket,
+    *,
+    by: str,
+    text: str,
+    now: datetime,
+    files: Sequence[Attachment] = (),
+    mailed: bool = True,
+) -> None:
     """Mail the client a question; the ticket awaits the client and its SLA clock stops (SPEC §4).
 
     A second question while one is open restarts the reminder clock but keeps
-    the one open pause: the SLA clock has been stopped since the first.
+    the one open pause: the SLA clock has been stopped since the first. With
+    `mailed=False` the client already has the question (staff wrote to them).
     """
     paused = [list(p) for p in ticket.sla_paused or []]
     if not paused or paused[-1][1] is not None:
@@ -132,11 +160,12 @@ def ask_question(
     ticket.updated_at = now
     t.add_history(session, ticket, ticket.status, ticket.status, by=by,
                   reason="question to the client; awaiting the client", now=now)  # fmt: skip
-    # A person wrote it: no Auto-Submitted, and it does not count against the auto-reply cap.
-    return notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
-                              template="message", kind="question", now=now, lang=ticket.language,
-                              auto_submitted=None, automatic=False, question=True,
-                              staff_text=text, own_text=text)  # fmt: skip
+    if mailed:
+        # A person wrote it: no Auto-Submitted, not counted against the auto-reply cap.
+        notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
+                           template="message", kind="question", now=now, lang=ticket.language,
+                           auto_submitted=None, automatic=False, question=True,
+                           staff_text=text, own_text=text, attachments=files)  # fmt: skip
 
 
 def resolve(
@@ -148,6 +177,7 @@ def resolve(
     resolution: str,
     text: str,
     now: datetime,
+    files: Sequence[Attachment] = (),
 ) -> db.OutboxRow | None:
     """→ ROZWIAZANY (`full` or `workaround`), auto-close in 72 h, the solution to the client.
 
@@ -165,10 +195,11 @@ def resolve(
     return notices.queue_mail(session, app, ticket=ticket, to=[ticket.client_email],
                               template="status_changed", kind="status", now=now,
                               lang=ticket.language, auto_submitted=None, automatic=False,
-                              old_status=old, new_status=Status.ROZWIAZANY, staff_text=text,
-                              resolution=resolution,
-                              auto_close_at=ticket.auto_close_at, eta=None,
-                              release_date=None, ask_accept=False)  # fmt: skip
+                              attachments=files,
+                              **status_context(old, Status.ROZWIAZANY, staff_text=text,
+                                               resolution=resolution,
+                                               auto_close_at=ticket.auto_close_at),
+                              )  # fmt: skip
 
 
 def end_question(ticket: db.Ticket, now: datetime) -> None:

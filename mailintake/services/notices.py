@@ -1,15 +1,20 @@
 """Notices on their way out: render, thread, compose and queue, in the caller's transaction.
 
 Owns: `queue_mail` (a notice rendered from its template, threaded into the
-ticket's conversation, kept as an outgoing message and put in the outbox) and
-the notices every use case sends staff (`notify_staff`, `tell_staff_of_reply`).
+ticket's conversation, kept as an outgoing message and put in the outbox),
+who reads a notice — mail to the client copies the ticket's `cc` and threads
+on what the client saw; mail to staff threads on the ticket's staff thread and
+goes to the ticket's owner, else to `MAILINTAKE_STAFF_NOTIFY`
+(`staff_recipients`) — the subjects of staff notices (`staff_subject`: never a
+command tag) and the alerts every use case sends staff (`notify_staff`).
 
 Two rules hold here for every mail, present and future (issue 10): nothing is
 queued to an address that cannot be delivered (`domain.recipients`), and no
 subject of a mail that goes to staff only carries a command tag
 (`staffcmd.without_commands`), so a reply to our notice never runs what it quotes.
 Staff alerts (`notify_staff(alert=…)`) are capped: `ALERTS_PER_HOUR` of one kind
-an hour, then one summary an hour.
+an hour, then one summary an hour; a forged staff command is told to every staff
+address, so the real owner of a forged address learns of it.
 Must not commit (the use case does), send (the outbox does) or decide whether
 a notice may go to a client at all (the use case does; see `completion`).
 """
@@ -27,8 +32,8 @@ from mailintake.adapters import db, outmail
 from mailintake.adapters.render import Rendered
 from mailintake.app import App
 from mailintake.domain import staffcmd
+from mailintake.domain.mail import Attachment
 from mailintake.domain.recipients import is_deliverable
-from mailintake.services.outcome import Incoming
 
 log = structlog.get_logger()
 
@@ -48,14 +53,17 @@ def queue_mail(
     automatic: bool = True,
     own_text: str = "",
     images: Sequence[tuple[str, bytes]] = (),
+    attachments: Sequence[Attachment] = (),
     **context: Any,
 ) -> db.OutboxRow | None:
     """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
 
-    `own_text` is what a person wrote into the notice (a staff question), kept apart from
-    the template's words so a later notice can quote it alone. `images` are PNG pictures
-    the HTML part shows by `cid:` (Content-ID, bytes). None, and nothing queued, when no
-    recipient can be delivered to (SPEC section 5).
+    Mail to the client (any recipient outside staff) copies the client's side of the
+    ticket (`copies`); `attachments` go with it as files. `own_text` is what a person
+    wrote into the notice (a staff question), kept apart from the template's words so a
+    later notice can quote it alone. `images` are PNG pictures the HTML part shows by
+    `cid:` (Content-ID, bytes). None, and nothing queued, when no recipient can be
+    delivered to (SPEC section 5).
     """
     to = [address for address in to if is_deliverable(address)]
     if not to:
@@ -66,6 +74,8 @@ def queue_mail(
     out = outmail.Outgoing(
         sender=app.settings.support_address,
         to=tuple(to),
+        cc=copies(app, ticket, to),
+        attachments=tuple(attachments),
         subject=_safe_subject(
             app, to, subject if subject is not None else _subject(rendered, ticket)
         ),
@@ -104,7 +114,38 @@ def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "client_email": ticket.client_email,
         "client_name": ticket.client_name,
+        "owner": ticket.owner,
     }
+
+
+def copies(app: App, ticket: db.Ticket | None, to: Sequence[str]) -> tuple[str, ...]:
+    """Who is copied on mail to the client: the client and their colleagues not in `to`.
+
+    Mail only to our own people (`Settings.internal`) copies nobody.
+    """
+    addressed = {a.lower() for a in to}
+    if ticket is None or addressed <= app.settings.internal:
+        return ()
+    side = [ticket.client_email, *(ticket.cc or [])]
+    excluded = addressed | app.settings.internal
+    return tuple(a for a in dict.fromkeys(side) if a not in excluded and is_deliverable(a))
+
+
+def staff_recipients(app: App, ticket: db.Ticket | None) -> list[str]:
+    """The ticket's owner, else `MAILINTAKE_STAFF_NOTIFY` (default: all staff) (SPEC section 6)."""
+    if ticket is not None and ticket.owner:
+        return [ticket.owner]
+    return sorted(app.settings.staff_notify)
+
+
+def staff_subject(ticket: db.Ticket | None, label: str, subject: str, prefix: str) -> str:
+    """`[LOG-000123] label: subject` with every key and command tag taken out of `subject`.
+
+    A staff member answers a notice as it stands: a tag that came in with a client's or
+    a refused subject must not become their command (SPEC section 6).
+    """
+    key = f"[{ticket.key}] " if ticket is not None else ""
+    return f"{key}{label}: {staffcmd.strip_tags(subject, prefix) or '-'}"
 
 
 def _subject(rendered: Rendered, ticket: db.Ticket | None) -> str:
@@ -123,25 +164,28 @@ def _safe_subject(app: App, to: Sequence[str], subject: str) -> str:
 
 
 def is_staff_only(app: App, to: Sequence[str]) -> bool:
-    staff = {s.lower() for s in app.settings.staff}
-    return bool(to) and {a.lower() for a in to} <= staff
+    """Every recipient is one of our own people (`MAILINTAKE_STAFF` or the notify list)."""
+    return bool(to) and {a.lower() for a in to} <= app.settings.internal
 
 
 def _thread_for(
     session: Session, app: App, ticket: db.Ticket | None, to: Sequence[str]
 ) -> tuple[str | None, tuple[str, ...]]:
-    """Staff get the whole thread; the client only the mail it has seen."""
+    """Staff get the ticket's staff thread; the client only the mail it has seen."""
     if ticket is None:
         return None, ()
-    internal = frozenset() if set(to) <= app.settings.staff else app.settings.staff
-    return thread_of(session, ticket, internal)
+    internal = app.settings.internal
+    return thread_of(session, ticket, internal, staff={a.lower() for a in to} <= internal)
 
 
 def thread_of(
-    session: Session, ticket: db.Ticket, internal: frozenset[str] = frozenset()
+    session: Session, ticket: db.Ticket, internal: frozenset[str], *, staff: bool = False
 ) -> tuple[str | None, tuple[str, ...]]:
-    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain."""
-    ids = db.thread_ids(session, db.id_of(ticket), internal)
+    """(In-Reply-To, References) for our next mail on the ticket: the newest message, the chain.
+
+    `staff` picks the staff side of the ticket (notices and staff mail), else the client's.
+    """
+    ids = db.thread_ids(session, db.id_of(ticket), internal, staff=staff)
     return (ids[-1] if ids else None), tuple(ids)
 
 
@@ -186,7 +230,7 @@ def _enqueue(
         message_row_id=message.id,
         message_id=out.message_id,
         sender=out.sender,
-        recipients=list(out.to),
+        recipients=[*out.to, *out.cc],
         to_addr=out.to[0].lower() if out.to else "",
         raw=outmail.compose(out),
         kind=kind,
@@ -212,13 +256,14 @@ def notify_staff(
     template: str = "staff_notice",
     **context: Any,
 ) -> None:
-    """An alert or notice to every staff address; an alert logs a warning, a routine notice
-    (a client's reply, a suspension) logs at info.
+    """An alert or notice to the ticket's owner, else the notify list; an alert logs a
+    warning, a routine notice (a client's reply, a suspension) logs at info.
 
     `alert` names an alert kind (`quarantine`, `untrusted`, `bounce`, …): its mails are
-    capped at `ALERTS_PER_HOUR` an hour, then one summary an hour (issue 10).
+    capped at `ALERTS_PER_HOUR` an hour, then one summary an hour (issue 10). An
+    `untrusted` alert (a forged staff command) goes to every staff address.
     """
-    staff = sorted(app.settings.staff)
+    staff = sorted(app.settings.staff) if alert == "untrusted" else staff_recipients(app, ticket)
     level = log.warning if alert is not None or kind == "staff_alert" else log.info
     level("staff.notified", ticket=ticket.key if ticket else None, subject=subject, kind=kind)
     if not staff:
@@ -270,18 +315,4 @@ def _summary(app: App, alert: str) -> tuple[str, str, list[str]]:
             "Sprawdź / check: mailintake quarantine list, mailintake tickets list, "
             "and the log (journalctl -u mailintake)."
         ],
-    )
-
-
-def tell_staff_of_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> None:
-    """Staff learn of a client's message on a ticket they are working on."""
-    notify_staff(
-        session,
-        app,
-        subject=f"[{ticket.key}] Odpowiedź klienta / client replied: {ticket.subject}",
-        title=f"{msg.mail.from_addr} napisał(a) / wrote:",
-        lines=[msg.mail.own_text or msg.mail.text],
-        ticket=ticket,
-        now=msg.now,
-        kind="staff_comment",
     )

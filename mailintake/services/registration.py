@@ -4,7 +4,7 @@ Owns: reading the forwarded message — attached (`message/rfc822`) or forwarded
 inline by Outlook or Gmail (its `From:`/`Od:` header block and the text below)
 — the checks that refuse it before any write (no forwarded message, not a
 client's, already a ticket), and opening the ticket as if the client had
-written (SPEC section 6). Runs inside the intake transaction; must not
+written (SPEC section 6), staff notices included. Runs inside the intake transaction; must not
 commit, send mail or run any other staff command (`staff` dispatches).
 """
 
@@ -25,7 +25,7 @@ from mailintake.domain import mailrules
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.status import Status
 from mailintake.errors import Refusal
-from mailintake.services import clientmail
+from mailintake.services import clientmail, staffnotice
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
 
@@ -52,9 +52,8 @@ def register_on_behalf(session: Session, app: App, msg: Incoming) -> Outcome:
     inner = _registrable(session, app, forwarded)
     c = mailrules.classify(inner, support_address=app.settings.support_address,
                            staff=app.settings.staff)  # fmt: skip
-    outcome = clientmail.open_ticket(
-        session, app, dataclasses.replace(msg, mail=inner, classification=c)
-    )
+    as_client = dataclasses.replace(msg, mail=inner, classification=c)
+    outcome = clientmail.open_ticket(session, app, as_client)
     ticket = db.ticket_by_key(session, outcome.ticket or "")
     assert ticket is not None
     t.add_history(session, ticket, Status(ticket.status), Status(ticket.status),
@@ -62,6 +61,7 @@ def register_on_behalf(session: Session, app: App, msg: Incoming) -> Outcome:
                   now=msg.now)  # fmt: skip
     outer = dataclasses.replace(msg.mail, attachments=rest)
     t.store_inbound(session, app, ticket, msg, kind="staff", mail=outer)
+    staffnotice.tell_staff(session, app, as_client, outcome, staffnotice.Before())
     return Outcome("created", ticket.key, msg.mail.message_id, "REJESTRUJ")
 
 

@@ -50,6 +50,7 @@ HEADERS_PL = {
     "eta": "Termin poprawki (ETA)",
     "eta_past_sla": "ETA po terminie SLA",
     "client_accepted": "Klient zaakceptował",
+    "owner": "Opiekun",
 }
 _WORDS = {
     "en": {True: "yes", False: "no", "full": "full", "workaround": "workaround"},

@@ -10,7 +10,8 @@ Column values (json; csv writes the same): instants ISO-8601 with offset, the st
 `tickets show --json` prints; `age_hours` is real hours since the ticket was created (one
 decimal); `business_hours_left` is business hours of the SLA target left (two decimals,
 negative once overrun); `missing` lists field codes (SPEC §3); `client_organisation` is the
-organisation's name from `clients.toml`, else the client's mail domain.
+organisation's name from `clients.toml`, else the client's mail domain; `owner` is the
+staff address that owns the ticket, or null (issue 12).
 
 Decisions:
 - The SLA rules (start, pauses, first response, figures) are `domain.sla`'s;
@@ -52,9 +53,9 @@ COLUMNS = {
     "r1": ("key", "client", "client_organisation", "subject", "created", "age_hours", "missing",
            "attempts", "completion_due", "close_after"),
     "r2": ("key", "client", "client_organisation", "status", "sla_due", "business_hours_left",
-           "breached", "awaiting_client", "suspended"),
+           "breached", "awaiting_client", "suspended", "owner"),
     "r3": ("key", "client", "client_organisation", "resolved_at", "resolution", "sla_met",
-           "auto_close_at"),
+           "auto_close_at", "owner"),
     "r4": ("key", "client_organisation", "status", "eta", "sla_due", "eta_past_sla",
            "client_accepted"),
 }  # fmt: skip
@@ -150,6 +151,7 @@ def r2(app: App, now: datetime) -> list[dict[str, Any]]:
                 "breached": figures.breached,
                 "awaiting_client": t.awaiting_client,
                 "suspended": t.suspended,
+                "owner": t.owner,
             })  # fmt: skip
     return sorted(rows, key=lambda r: (r["business_hours_left"], r["key"]))
 
@@ -168,6 +170,7 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
                 "resolution": t.resolution,
                 "sla_met": not figures.breached,
                 "auto_close_at": iso(t.auto_close_at),
+                "owner": t.owner,
             })  # fmt: skip
     return sorted(rows, key=lambda r: (r["auto_close_at"] or "", r["key"]))
 

@@ -208,7 +208,8 @@ def _suspend(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bo
                   reason="suspended: no answer 72 h after the reminder", now=now)  # fmt: skip
     notices.notify_staff(
         session, app, ticket=ticket, now=now, kind="staff_notice",
-        subject=f"[{ticket.key}] Zawieszone, brak odpowiedzi / suspended: {ticket.subject}",
+        subject=notices.staff_subject(ticket, "Zawieszone, brak odpowiedzi / suspended",
+                                      ticket.subject, app.settings.ticket_prefix),
         title="Klient nie odpowiedział na pytanie; zgłoszenie jest zawieszone.",
         lines=[
             f"Pytanie zadane / asked: {timefmt.in_words(ticket.awaiting_since)}",

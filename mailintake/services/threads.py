@@ -2,8 +2,9 @@
 
 Owns: finding a ticket by the threading headers (`In-Reply-To`, `References`),
 by our own Message-IDs (they carry the key) or by the `[LOG-000123]` key in
-the subject, and the participant rule (the client, a colleague of the same
-configured organisation, staff). Read-only inside the caller's transaction:
+the subject, the participant rule (the client, a colleague of the same
+configured organisation, staff) and where a merged duplicate's thread leads
+(`surviving`). Read-only inside the caller's transaction:
 must not change a ticket, store a message or queue mail.
 """
 
@@ -64,5 +65,27 @@ def is_participant(app: App, ticket: db.Ticket, address: str | None) -> bool:
         return False
     if address == ticket.client_email or address in app.settings.staff:
         return True
+    return is_colleague(app, ticket, address)
+
+
+def is_colleague(app: App, ticket: db.Ticket, address: str) -> bool:
+    """An address of the ticket's client organisation, as configured in `clients.toml`.
+
+    Only a configured organisation has colleagues: people sharing a free-mail domain
+    are not one organisation. Our own people are nobody's colleagues.
+    """
+    if address in app.settings.internal or address == app.settings.support_address:
+        return False
     org = app.settings.clients.for_address(address)
     return bool(ticket.client_org) and org.domains != () and org.name == ticket.client_org
+
+
+def surviving(session: Session, ticket: db.Ticket) -> db.Ticket:
+    """The ticket a duplicate was merged into (followed to the end), else the ticket itself."""
+    seen = {ticket.id}
+    while ticket.duplicate_of and (target := db.ticket_by_key(session, ticket.duplicate_of)):
+        if target.id in seen:
+            break  # a loop of merges (never made by us): stop where we are
+        seen.add(target.id)
+        ticket = target
+    return ticket

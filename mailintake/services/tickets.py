@@ -1,9 +1,12 @@
 """Operations on one ticket shared by every use case: create, change status, store mail.
 
 Owns: the writes that keep a ticket, its history and its incoming messages
-consistent inside the caller's transaction, the language a new ticket is
-kept in, and field labels as people read them. Must not commit (the use case does) and
-must not queue or send mail (`notices` queues, the outbox sends).
+consistent inside the caller's transaction — a ticket's subject is stored
+without keys or command tags, its owner is set once (or taken over), its
+`cc` gathers the client's colleagues from their mail's To/Cc, the language a
+new ticket is kept in — and how ticket values read to people (field labels,
+file sizes). Must not commit (the use case does) and must not queue or send
+mail (`notices` queues, the outbox sends).
 """
 
 from __future__ import annotations
@@ -18,13 +21,22 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.adapters.language import detect_language
 from mailintake.app import App
-from mailintake.domain import deadlines, fields
+from mailintake.domain import deadlines, fields, staffcmd
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.status import Status, check_transition
+from mailintake.services import threads
 from mailintake.services.outcome import Incoming
 
 log = structlog.get_logger()
 WARSAW = ZoneInfo("Europe/Warsaw")
+NO_SUBJECT = {"pl": "(bez tematu)", "en": "(no subject)"}
+CLIENT_KINDS = frozenset({"client", "survey"})  # the client's own mail: its To/Cc count
+
+
+def human_size(size: int) -> str:
+    """A file size as people read it: 840 kB, 12.3 MB (1 kB = 1024 bytes)."""
+    mb = 1024 * 1024
+    return f"{size / mb:.1f} MB" if size >= mb else f"{max(1, round(size / 1024))} kB"
 
 
 def create_ticket(
@@ -42,9 +54,12 @@ def create_ticket(
 
     Its language, kept for every later notice: `language` when given (a split keeps its
     ticket's), else the client organisation's from `clients.toml`, else the language the
-    client's `words` are clearly written in, else the default's (Polish).
+    client's `words` are clearly written in, else the default's (Polish). The subject is
+    kept without keys, reply prefixes and command tags: staff notices are built from it,
+    and a staff reply to one must never run a tag a client wrote.
     """
     client = app.settings.clients.for_address(client_email)
+    plain = staffcmd.strip_tags(outmail.one_line(subject), app.settings.ticket_prefix)
     clock_start = app.calendar.clock_start(now)
     due = deadlines.completion_due(clock_start, app.calendar)
     ticket = db.Ticket(
@@ -52,8 +67,8 @@ def create_ticket(
         client_email=client_email,
         client_name=client_name,
         client_org=client.name,
-        language=language or language_of(app, client_email, words),
-        subject=outmail.one_line(subject)[:998],
+        language=(chosen := language or language_of(app, client_email, words)),
+        subject=(plain or NO_SUBJECT.get(chosen, NO_SUBJECT["pl"]))[:998],
         created_at=now,
         updated_at=now,
         clock_start=clock_start,
@@ -117,6 +132,31 @@ def add_link(ticket: db.Ticket, other_key: str) -> None:
         ticket.linked = [*ticket.linked, other_key]
 
 
+def claim(
+    session: Session, ticket: db.Ticket, by: str, now: datetime, *, take: bool = False
+) -> None:
+    """`by` owns the ticket if nobody does yet, or always with `take` ([PRZEJMIJ], SPEC §6).
+
+    Taking is recorded in the history; a first owner by any other action is not, as
+    that action's own history entry already names them.
+    """
+    if ticket.owner == by or (ticket.owner is not None and not take):
+        return
+    if take:
+        reason = f"owner: {ticket.owner} → {by}" if ticket.owner else f"owner: {by}"
+        add_history(session, ticket, ticket.status, ticket.status, by=by, reason=reason, now=now)
+    ticket.owner = by
+
+
+def add_copies(app: App, ticket: db.Ticket, addresses: Iterable[str]) -> None:
+    """The client's colleagues among `addresses` join the ticket's `cc`, each once."""
+    found = [
+        a for a in addresses if a != ticket.client_email and threads.is_colleague(app, ticket, a)
+    ]
+    if new := [a for a in dict.fromkeys(found) if a not in ticket.cc]:
+        ticket.cc = [*ticket.cc, *new]
+
+
 def store_inbound(
     session: Session,
     app: App,
@@ -153,6 +193,8 @@ def store_inbound(
     _keep_attachments(session, app, row, mail.attachments)
     if ticket is not None:
         ticket.updated_at = at
+        if kind in CLIENT_KINDS:
+            add_copies(app, ticket, (*mail.to, *mail.cc))
     return row
 
 

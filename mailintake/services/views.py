@@ -43,12 +43,19 @@ def ticket_summary(ticket: db.Ticket) -> dict[str, Any]:
     }
 
 
-def list_tickets(app: App, status: str | None = None) -> list[dict[str, Any]]:
+def list_tickets(
+    app: App, status: str | None = None, *, owner: bool = False
+) -> list[dict[str, Any]]:
+    """`tickets list --json` (SPEC section 9); with `owner` each also names its owner."""
     with db.transaction(app.engine) as session:
-        return [ticket_summary(t) for t in db.tickets(session, status)]
+        return [_listed(t, owner) for t in db.tickets(session, status)]
 
 
-def search_tickets(app: App, text: str) -> list[dict[str, Any]]:
+def _listed(ticket: db.Ticket, owner: bool) -> dict[str, Any]:
+    return ticket_summary(ticket) | ({"owner": ticket.owner} if owner else {})
+
+
+def search_tickets(app: App, text: str, *, owner: bool = False) -> list[dict[str, Any]]:
     """Tickets whose key, client address or organisation, subject or any message's text holds
     `text`, ignoring case and diacritics alike on every database; oldest first."""
     needle = " ".join(fold(text).split())
@@ -63,7 +70,7 @@ def search_tickets(app: App, text: str) -> list[dict[str, Any]]:
         tickets = db.tickets(session)
         found = {db.id_of(t) for t in tickets if _matches(t, needle, domains)}
         found |= db.tickets_whose_messages(session, lambda body: needle in _words(body))
-        return [ticket_summary(t) for t in tickets if db.id_of(t) in found]
+        return [_listed(t, owner) for t in tickets if db.id_of(t) in found]
 
 
 def _words(text: str) -> str:
@@ -121,6 +128,7 @@ def ticket_detail(session: Session, ticket: db.Ticket) -> dict[str, Any]:
     )
     return {
         **ticket_summary(ticket),
+        "owner": ticket.owner,
         "client_name": ticket.client_name,
         "client_org": ticket.client_org,
         "language": ticket.language,
@@ -143,6 +151,8 @@ def ticket_detail(session: Session, ticket: db.Ticket) -> dict[str, Any]:
         "flag_reason": ticket.flag_reason,
         "survey": survey,
         "linked": list(ticket.linked or []),
+        "cc": list(ticket.cc or []),
+        "duplicate_of": ticket.duplicate_of,
         "messages": [_message(m) for m in db.messages_of(session, db.id_of(ticket))],
         "attachments": [_attachment(a) for a in db.attachments_of(session, db.id_of(ticket))],
         "history": [_history(h) for h in db.history_of(session, db.id_of(ticket))],

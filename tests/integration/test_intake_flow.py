@@ -77,7 +77,8 @@ def test_complete_first_mail_goes_to_analiza_with_a_confirmation(desk):
     assert detail["fields"]["version"] == "6.1.111.111"
     assert detail["fields"]["frequency"] == "always"
     assert detail["fields"]["logs"] == ["LOGSystem_logs.zip"]
-    [reply] = desk.sent(1)
+    [reply, notice] = desk.sent(2)  # the client's confirmation, staff's notice (issue 12)
+    assert notice["To"] == "anna.nowak@log-systems.com"
     assert reply["To"] == "jan.kowalski@example.pl"
     assert reply["Subject"] == f"[{ticket['key']}] Błąd przy generowaniu raportu"
     assert reply["Auto-Submitted"] == "auto-replied"

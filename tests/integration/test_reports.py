@@ -125,6 +125,7 @@ R2 = [
         "breached": True,
         "awaiting_client": False,
         "suspended": False,
+        "owner": None,
     },
     {  # answered at 09:00 Tuesday; resolution clock stopped by the question at 09:00 Wednesday
         "key": "LOG-000003",
@@ -136,6 +137,7 @@ R2 = [
         "breached": False,
         "awaiting_client": True,
         "suspended": False,
+        "owner": None,
     },
 ]
 R4 = [
@@ -158,6 +160,7 @@ R3 = [
         "resolution": "full",
         "sla_met": True,
         "auto_close_at": "2026-12-03T11:00:00+00:00",
+        "owner": None,
     },
     {  # first response only with the workaround, 32 BH after the start: target 8 missed
         "key": "LOG-000005",
@@ -167,6 +170,7 @@ R3 = [
         "resolution": "workaround",
         "sla_met": False,
         "auto_close_at": "2026-12-05T08:00:00+00:00",
+        "owner": None,
     },
 ]
 

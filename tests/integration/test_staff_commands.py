@@ -3,95 +3,32 @@
 from __future__ import annotations
 
 import email
-import email.policy
-from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
 
-from mailintake import daemon
 from mailintake.adapters.timefmt import day_in_words
-from mailintake.app import App
-from mailintake.services import views
-from tests.apps import make_app
-from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
+from tests.desk import CLIENT, OWN, STAFF, Desk, make_desk, running_desk, text_of
+from tests.mails import INCOMPLETE_BODY, client_mail
 
-STAFF = "anna.nowak@log-systems.com"
-CLIENT = "jan.kowalski@example.pl"
-OWN = "Przyczyną był uszkodzony indeks; proszę uruchomić naprawę bazy."
-STAFF_BODY = (
-    f"{OWN}\n\nPozdrawiam\nAnna Nowak\n\n"
-    "W dniu 26.11.2026 o 10:00, Jan Kowalski pisze:\n> stary tekst klienta\n"
-)
 AUTHSERV = "mx.log-systems.com"
 PASS = f"{AUTHSERV}; dkim=pass header.d=log-systems.com; spf=pass smtp.mailfrom={STAFF}"
 
 
-@dataclass
-class Desk:
-    """One support mailbox on Dovecot, one SMTP server, one app: the product as deployed."""
-
-    app: App
-    dovecot: object
-    user: str
-    smtp: object
-
-    def run(self, raw: bytes) -> dict[str, int]:
-        self.dovecot.append(self.user, raw)
-        return daemon.run_once(self.app).outcomes
-
-    def mails(self, since: int = 0) -> list[email.message.EmailMessage]:
-        """What our SMTP server received, oldest first (the flush is done when run_once returns)."""
-        return [
-            email.message_from_bytes(m.data, policy=email.policy.default)
-            for m in self.smtp.messages[since:]
-        ]
-
-    def ticket(self, key: str) -> dict:
-        return views.show_ticket(self.app, key)
-
-    def keys(self) -> list[str]:
-        return [t["key"] for t in views.list_tickets(self.app)]
-
-    def open(self, *, complete: bool = True) -> str:
-        """A client's ticket: complete (ANALIZA) or missing data (NOWY)."""
-        body = COMPLETE_BODY if complete else INCOMPLETE_BODY
-        self.run(client_mail(body=body, attachments=logs_attachment() if complete else None))
-        return self.keys()[-1]
-
-    def staff(self, subject: str, body: str = STAFF_BODY, *, raw_prefix: bytes = b"", **kw):
-        """A staff member's mail; `raw_prefix` puts header lines on top (as an MTA would)."""
-        raw = client_mail(sender=STAFF, name="Anna Nowak", subject=subject, body=body, **kw)
-        return self.run(raw_prefix + raw)
-
-
-def _desk(tmp_path, dovecot, smtp_server, url, **env) -> Desk:
-    user = dovecot.new_user()
-    app = make_app(tmp_path / "state", database_url=url, inbox_url=dovecot.url(user),
-                   imap_password=dovecot.password, smtp_url=smtp_server.url,
-                   imap_idle="false", **env)  # fmt: skip
-    return Desk(app, dovecot, user, smtp_server)
-
-
 @pytest.fixture
 def desk(tmp_path, dovecot, smtp_server, sqlite_url):
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url)
-    yield desk
-    desk.app.close()
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url) as desk:
+        yield desk
 
 
 @pytest.fixture
 def guarded_desk(tmp_path, dovecot, smtp_server, sqlite_url):
     """Staff commands count only with our MTA's Authentication-Results (SPEC section 6)."""
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth=f"authres:{AUTHSERV}")
-    yield desk
-    desk.app.close()
-
-
-def text_of(msg: email.message.EmailMessage) -> str:
-    return msg.get_body(preferencelist=("plain",)).get_content()
+    auth = f"authres:{AUTHSERV}"
+    with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth=auth) as desk:
+        yield desk
 
 
 def last_history(desk: Desk, key: str) -> dict:
@@ -220,10 +157,10 @@ def test_untagged_staff_reply_is_relayed_to_the_client(desk):
 def test_reply_found_by_threading_headers_alone(desk):
     """A staff reply to our mail, with the key removed from the subject, still finds the ticket."""
     key = desk.open()
-    [confirmation] = desk.mails()
+    [confirmation] = desk.to(CLIENT)
+    sent = desk.sent
     desk.staff("Re: Błąd", in_reply_to=confirmation["Message-ID"].strip("<>"))
-    assert len(desk.mails()) == 2
-    assert desk.mails()[1]["To"] == CLIENT
+    assert [m["To"] for m in desk.mails(sent)] == [CLIENT]
     assert desk.ticket(key)["messages"][-1]["from"] == STAFF
 
 
@@ -349,7 +286,7 @@ def test_authenticated_staff_command_runs(guarded_desk):
 
 def test_exchange_mode_without_authas_changes_nothing(tmp_path, dovecot, smtp_server, sqlite_url):
     """In `exchange` mode a command without X-MS-Exchange-Organization-AuthAs runs nothing."""
-    desk = _desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth="exchange")
+    desk = make_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff_auth="exchange")
     try:
         key = desk.open()
         assert desk.staff(f"[{key}] [ZAMKNIJ]", raw_prefix=_headers([PASS])) == {"refused": 1}
@@ -441,7 +378,7 @@ def test_split_opens_a_linked_ticket_for_the_same_client(desk):
     new = desk.keys()[-1]
     detail = desk.ticket(new)
     assert (detail["client_email"], detail["status"]) == (CLIENT, "NOWY")
-    assert detail["subject"] == "Eksport PDF"
+    assert detail["subject"] == "Drugi problem: eksport do PDF nie działa od aktualizacji."
     assert detail["fields"]["version"] == "6.1.111.111"
     assert detail["linked"] == [key] and desk.ticket(key)["linked"] == [new]
     assert desk.ticket(key)["status"] == "ANALIZA"
@@ -456,7 +393,7 @@ def test_split_opens_a_linked_ticket_for_the_same_client(desk):
 
 def test_staff_take_a_ticket_from_nowy_to_zamkniety(tmp_path, dovecot, smtp_server, database_url):
     """NOWY → ANALIZA → W TRAKCIE → POPRAWKA → PUBLIKACJA → ROZWIĄZANY → ZAMKNIĘTY by mail."""
-    desk = _desk(tmp_path, dovecot, smtp_server, database_url)
+    desk = make_desk(tmp_path, dovecot, smtp_server, database_url)
     try:
         key = desk.open(complete=False)
         for tag in ["[KOMPLETNE]", "[W TRAKCIE]", "[POPRAWKA]", "[PUBLIKACJA]", "[ROZWIĄZANY]",
@@ -476,7 +413,7 @@ def test_staff_take_a_ticket_from_nowy_to_zamkniety(tmp_path, dovecot, smtp_serv
 def test_mail_to_the_client_threads_only_on_mail_the_client_saw(desk):
     """Staff-only notices on a ticket never become the In-Reply-To of our next mail to the client."""
     key = desk.open()
-    confirmation = desk.mails()[-1]
+    confirmation = desk.to(CLIENT)[-1]
     desk.run(
         client_mail(
             subject=f"Re: [{key}] Błąd",

@@ -12,6 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailintake.adapters.outmail import MAX_REFERENCES, Outgoing, compose, new_message_id
+from mailintake.adapters.parse import parse
+from mailintake.adapters.parse.filenames import sanitize_filename
+from mailintake.domain.mail import Attachment
 from mailintake.domain.mailrules import LOOP_HEADER
 
 POLISH_SUBJECT = "[LOG-000123] Zgłoszenie przyjęte: zażółć gęślą jaźń"
@@ -230,3 +233,68 @@ def test_any_subject_of_words_reads_back_exactly(words: list[str]) -> None:
     raw = compose(outgoing(subject=subject))
     assert read_back(raw)["Subject"] == subject
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+# -- attachments and Cc (issue 12) ---------------------------------------------------------
+
+OUTLOOK_NAMES = [
+    "Raport błędów – wrzesień.pdf",
+    "log.zip",
+    'zrzut "ekranu"; wersja 2.png',
+    "Zestawienie_" + "ąę" * 60 + ".xlsx",
+    "naïve café – ½ 😀.txt",
+]
+
+
+def attachment(name: str, data: bytes, content_type: str = "application/pdf") -> Attachment:
+    return Attachment(filename=name, content_type=content_type, data=data)
+
+
+@pytest.mark.parametrize("name", OUTLOOK_NAMES)
+def test_an_attachment_reads_back_byte_identical_under_its_name(name: str) -> None:
+    """Each attached file decodes to the same bytes under the same (Polish, long) name."""
+    data = bytes(range(256)) * 50
+    raw = compose(outgoing(attachments=(attachment(name, data),)))
+    msg = read_back(raw)
+    assert msg.get_content_type() == "multipart/mixed"
+    assert body_text(msg, "plain") == TRICKY_TEXT
+    [part] = list(msg.iter_attachments())
+    assert part.get_filename() == name
+    assert part.get_payload(decode=True) == data
+    [ours] = parse(raw).attachments  # our own parser reads it too, names made safe as always
+    assert (ours.filename, ours.data) == (sanitize_filename(name), data)
+
+
+def test_a_non_ascii_file_name_is_written_as_rfc2231_parameters() -> None:
+    """Non-ASCII names use RFC 2231 `filename*` (continued when long), never raw 8-bit bytes."""
+    raw = compose(outgoing(attachments=(attachment(OUTLOOK_NAMES[3], b"x"),)))
+    head = raw.split(b"Content-Transfer-Encoding: base64")[0].rsplit(b"--=_", 1)[1]
+    assert head.isascii()
+    assert b"filename*0*=utf-8''Zestawienie_%C4%85%C4%99" in head
+    assert b'name="' not in head  # no RFC 2047 inside a quoted string
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+
+
+def test_an_unknown_content_type_goes_as_octet_stream() -> None:
+    """A content type that is no `type/subtype` token is sent as application/octet-stream."""
+    bad = attachment("a.bin", b"\x00\x01", content_type='text/plain"; x="\r\nBcc: x@y')
+    [part] = list(read_back(compose(outgoing(attachments=(bad,)))).iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+
+
+def test_copies_are_in_the_cc_header() -> None:
+    """`cc` recipients read back from the Cc header."""
+    msg = read_back(compose(outgoing(cc=("ewa@example.pl", "adam@example.pl"))))
+    assert msg["Cc"] == "ewa@example.pl, adam@example.pl"
+    assert read_back(compose(outgoing()))["Cc"] is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=200), st.binary(max_size=3000))
+def test_any_sanitised_name_and_bytes_read_back(name: str, data: bytes) -> None:
+    """Whatever file staff attach, it arrives as sent, lines within 998 bytes."""
+    clean = sanitize_filename(name)
+    raw = compose(outgoing(attachments=(attachment(clean, data),)))
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    [part] = list(read_back(raw).iter_attachments())
+    assert (part.get_filename(), part.get_payload(decode=True)) == (clean, data)

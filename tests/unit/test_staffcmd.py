@@ -61,6 +61,11 @@ TAGS = [
     ("[split]", Action.PODZIEL),
     ("[REJESTRUJ]", Action.REJESTRUJ),
     ("[Register]", Action.REJESTRUJ),
+    ("[PRZEJMIJ]", Action.PRZEJMIJ),
+    ("[przejmij]", Action.PRZEJMIJ),
+    ("[Take]", Action.PRZEJMIJ),
+    ("[POMOC]", Action.POMOC),
+    ("[help]", Action.POMOC),
 ]
 
 # Where a tag may stand: before or after reply/forward prefixes, before or after the key.
@@ -107,6 +112,8 @@ def test_a_tag_is_read_wherever_it_stands(place: str, tag: str, action: Action) 
         ("[NOTATKA]", None, None),
         ("[PODZIEL]", None, None),
         ("[REJESTRUJ]", None, None),
+        ("[PRZEJMIJ]", None, None),
+        ("[POMOC]", None, None),
         ("no tag at all", None, None),
     ],
 )
@@ -283,6 +290,75 @@ def test_the_ticket_key_follows_the_configured_prefix() -> None:
 def test_strip_tags_leaves_the_subject_people_wrote(subject: str, clean: str) -> None:
     """Keys, command tags and leading reply/forward prefixes go; other text stays."""
     assert strip_tags(subject) == clean
+
+
+@pytest.mark.parametrize(
+    ("subject", "action", "target"),
+    [
+        ("[LOG-000123] [W TRAKCIE] [NOTATKA] Błąd", Action.W_TRAKCIE, Status.W_TRAKCIE),
+        ("[note] Re: [LOG-000123] [in progress]", Action.W_TRAKCIE, Status.W_TRAKCIE),
+        ("[LOG-000123] [ROZWIĄZANY] [notatka]", Action.ROZWIAZANY, Status.ROZWIAZANY),
+        ("[LOG-000123] [POPRAWKA 2026-12-15] [NOTATKA]", Action.POPRAWKA, Status.CZEKA_NA_POPRAWKE),
+        ("[NOTATKA] [DUPLIKAT LOG-000120] [LOG-000123]", Action.DUPLIKAT, Status.ZAMKNIETY),
+        ("[LOG-000123] [NOTATKA] [W TRAKCIE] Re: [NOTATKA]", Action.W_TRAKCIE, Status.W_TRAKCIE),
+    ],
+)
+def test_a_status_tag_with_a_note_is_a_silent_status_change(
+    subject: str, action: Action, target: Status
+) -> None:
+    """A status tag with [NOTATKA]/[note] is that status change, marked silent (SPEC §6)."""
+    command = parse_command(subject)
+    assert (command.action, command.target_status, command.silent) == (action, target, True)
+    assert not command.mails_staff_text
+
+
+@pytest.mark.parametrize(
+    "other", ["[PYTANIE]", "[PODZIEL]", "[PRZEJMIJ]", "[POMOC]", "[REJESTRUJ]"]
+)
+def test_a_note_joins_only_a_status_tag(other: str) -> None:
+    """[NOTATKA] with anything but a status tag is two commands: refused."""
+    with pytest.raises(Refusal, match="several commands"):
+        parse_command(f"[LOG-000123] {other} [NOTATKA]")
+
+
+def test_alone_a_status_tag_mails_the_staff_text_and_a_note_does_not() -> None:
+    """Which commands send the staff text (and its files) to the client."""
+    assert parse_command("[LOG-1] [W TRAKCIE]").mails_staff_text
+    assert parse_command("[LOG-1] Re: Błąd").mails_staff_text
+    assert parse_command("[LOG-1] [PYTANIE]").mails_staff_text
+    for quiet in ("[NOTATKA]", "[PRZEJMIJ]", "[POMOC]", "[KOMPLETNE]", "[REJESTRUJ]"):
+        assert not parse_command(f"[LOG-1] {quiet}").mails_staff_text, quiet
+
+
+@pytest.mark.parametrize(
+    ("subject", "clean"),
+    [
+        ("[ZAMKNIĘTY] Re: problem", "problem"),
+        ("Re: [ZAMKNIJ teraz] problem", "problem"),
+        ("[ZAM[LOG-000001]KNIJ] problem", "problem"),
+        ("[POMOC]", ""),
+        ("[REKLAMACJA] Błąd", "[REKLAMACJA] Błąd"),
+    ],
+)
+def test_strip_tags_leaves_no_bracket_a_staff_reply_would_run_or_refuse(
+    subject: str, clean: str
+) -> None:
+    """Mistyped tags and tags with bad arguments go too; harmless brackets stay."""
+    assert strip_tags(subject) == clean
+
+
+@given(st.text(max_size=80))
+def test_a_staff_reply_to_a_cleaned_subject_is_a_plain_relay(subject: str) -> None:
+    """A subject built from a cleaned one (a staff notice's) never runs or refuses a command."""
+    command = parse_command(f"RE: [LOG-000123] Odpowiedź klienta: {strip_tags(subject)}")
+    assert command.action is Action.RELAY
+
+
+@given(st.lists(st.sampled_from(["[", "]", "ZAM", "KNIJ", "[LOG-1]", " ", "close", "NOTKA"])))
+def test_no_pieced_together_tag_survives_cleaning(pieces: list[str]) -> None:
+    """Removing one bracket never leaves a new tag made of what stood around it."""
+    command = parse_command(f"[LOG-000123] {strip_tags(''.join(pieces))}")
+    assert command.action is Action.RELAY
 
 
 @given(st.text(max_size=80))
