@@ -63,7 +63,12 @@ def _untrusted(
     notices.notify_staff(
         session, app, ticket=ticket, template="staff_untrusted", alert="untrusted",
         now=msg.now, title="",
-        subject=_subject(app, ticket, "Niezweryfikowany nadawca / unverified staff sender", msg),
+        # The forged command stays readable, defanged: `(ZAMKNIJ)` (issue 10).
+        subject=notices.staff_subject(
+            ticket, "Niezweryfikowany nadawca / unverified staff sender",
+            staffcmd.without_commands(mail.subject, app.settings.ticket_prefix),
+            app.settings.ticket_prefix,
+        ),
         sender=mail.from_addr, original_subject=mail.subject, reason=reason,
         message_id=mail.message_id,
     )  # fmt: skip
