@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from sqlmodel import Session
 
 from mailintake.adapters import db
@@ -28,6 +29,8 @@ from mailintake.domain.status import Status
 from mailintake.services import notices
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Incoming, Outcome
+
+log = structlog.get_logger()
 
 VALUE_CHARS = 200  # a field value in the notice; the whole text is above it
 # What the client was sent, by the kind of the outgoing message.
@@ -75,12 +78,13 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
     sent = [m for m in db.messages_of(session, db.id_of(ticket), after=before.last_message)
             if m.direction == "out"]  # fmt: skip
     files, left_out = _attachable(msg.mail.attachments, app.settings.max_attachments_bytes)
+    subject = notices.staff_subject(ticket, _flag(outcome, history, new), ticket.subject,
+                                    app.settings.ticket_prefix)  # fmt: skip
+    log.info("staff.notified", ticket=ticket.key, subject=subject, kind="staff_notice", to=to)
     notices.queue_mail(
         session, app, ticket=ticket, to=to, template="client_notice", kind="staff_notice",
         now=msg.now, auto_submitted="auto-generated", attachments=files,
-        subject=notices.staff_subject(ticket, _flag(outcome, history, new), ticket.subject,
-                                      app.settings.ticket_prefix),
-        sender=msg.mail.from_addr or "", at=msg.received_at,
+        subject=subject, sender=msg.mail.from_addr or "", at=msg.received_at,
         text=(msg.mail.own_text or msg.mail.text).strip(),
         filled=_filled(before.fields, ticket.fields or {}),
         files=[_size(a) for a in files], left_out=[_size(a) for a in left_out],
