@@ -174,15 +174,26 @@ class QuarantineRow(SQLModel, table=True):
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine; SQLite gets WAL, durable commits, a busy timeout, foreign keys and our own BEGIN."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+# SQLite transactions: pysqlite's own BEGIN comes only before the first write, so the reads
+# before it see no snapshot, and a deferred transaction that reads and then writes fails at
+# once with SQLITE_BUSY when another connection committed in between (WAL: the busy timeout
+# does not help). So pysqlite's transaction handling is off and we emit BEGIN ourselves (the
+# SQLAlchemy pysqlite recipe, which also makes SAVEPOINT work): IMMEDIATE, taking the write
+# lock at the start, unless the engine was opened for reading (`reading()`: DEFERRED).
+SQLITE_BEGIN = "mailintake_sqlite_begin"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT from pysqlite
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -191,9 +202,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: sa.Connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 @contextmanager
 def transaction(engine: sa.Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
+    """One unit of work that may write: commit on success, roll back on any exception.
+
+    On SQLite it begins IMMEDIATE: it holds the database's write lock from its first
+    statement, so what it reads is what it changes (other writers wait, `busy_timeout`).
+    On PostgreSQL rows it will change are locked with `lock_ticket` or the `for_update`
+    lookups below.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -201,6 +223,21 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def reading(engine: sa.Engine) -> Iterator[Session]:
+    """A read-only unit of work: one consistent snapshot that never waits for writers."""
+    with Session(for_reading(engine), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def for_reading(engine: sa.Engine) -> sa.Engine:
+    """`engine` for readers: on SQLite their transactions begin DEFERRED (no write lock)."""
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
 # -- stored rows -----------------------------------------------------------
@@ -227,12 +264,34 @@ def key_of(ticket: Ticket) -> str:
 # -- queries ---------------------------------------------------------------
 
 
-def ticket_by_key(session: Session, key: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.key == key.upper())).first()
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, read afresh and locked until the transaction ends (`SELECT … FOR UPDATE`).
+
+    Every read-modify-write of a ticket reads it through here (or the lookups below, which
+    lock by default), so a status change is checked against the state it replaces: a second
+    instance changing the same ticket waits for this transaction. On SQLite the write lock
+    of `transaction()` does the same for the whole database.
+    """
+    return _one_ticket(session, Ticket.id == ticket_id, for_update=True)
 
 
-def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Ticket | None:
-    """The ticket of the first of `message_ids` we know, nearest first."""
+def _one_ticket(session: Session, where: Any, *, for_update: bool) -> Ticket | None:
+    query = select(Ticket).where(where)
+    if for_update:
+        # populate_existing: a ticket this session loaded before the lock is refreshed too.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
+def ticket_by_key(session: Session, key: str, *, for_update: bool = True) -> Ticket | None:
+    """The ticket with `key` (`LOG-000123`), locked unless `for_update=False` (read-only views)."""
+    return _one_ticket(session, Ticket.key == key.upper(), for_update=for_update)
+
+
+def ticket_by_message_ids(
+    session: Session, message_ids: tuple[str, ...], *, for_update: bool = True
+) -> Ticket | None:
+    """The ticket of the first of `message_ids` we know, nearest first; locked like `ticket_by_key`."""
     for mid in message_ids:
         row = session.exec(
             select(MessageRow).where(
@@ -240,7 +299,7 @@ def ticket_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Tic
             )
         ).first()
         if row is not None:
-            return session.get(Ticket, row.ticket_id)
+            return _one_ticket(session, Ticket.id == row.ticket_id, for_update=for_update)
     return None
 
 

@@ -44,7 +44,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            with self.engine.connect() as conn:
+            with db.for_reading(self.engine).connect() as conn:
                 status_column = col(db.Ticket.status)
                 by_status = conn.execute(
                     sa.select(status_column, sa.func.count()).group_by(status_column)

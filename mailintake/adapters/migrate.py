@@ -14,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from mailintake.adapters import db
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -35,7 +37,7 @@ def upgrade(engine: sa.Engine) -> None:
 def pending(engine: sa.Engine) -> list[str]:
     """Revisions not yet applied to the database, oldest first."""
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
-    with engine.connect() as connection:
+    with db.for_reading(engine).connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     heads = script.get_revisions("heads")
     missing = []

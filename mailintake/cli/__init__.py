@@ -17,6 +17,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from mailintake import log as logsetup
+from mailintake import testhooks
 from mailintake.cli import check, jobs, quarantine, reports, run, schema, tickets
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line
 from mailintake.config import Settings, load_settings
@@ -27,6 +28,7 @@ GROUPS = (run, jobs, tickets, schema, reports, quarantine, check)
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    testhooks.install_from_environ()
     try:
         settings = load_settings(args.env_file)
         daemon_mode = args.command == "run"

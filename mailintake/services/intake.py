@@ -53,7 +53,7 @@ def handle_message(
         # Another instance committed the same message first (SPEC section 5) — but only if
         # its intake row is really there: any other constraint failure must not pass as a
         # duplicate, or the message would leave the inbox with no effect at all.
-        with db.transaction(app.engine) as session:
+        with db.reading(app.engine) as session:
             seen = db.intake_by_hash(session, msg.raw_sha256)
         if seen is None:
             raise

@@ -51,7 +51,7 @@ def flush(app: App, *, now: datetime | None = None, limit: int | None = 500) -> 
 
 
 def pending_count(app: App) -> int:
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         query = select(sa.func.count()).select_from(db.OutboxRow)
         return session.exec(query.where(db.OutboxRow.status == "pending")).one()
 

@@ -19,7 +19,7 @@ from mailintake.services.outcome import Outcome
 
 
 def list_held(app: App, *, include_done: bool = False) -> list[dict[str, Any]]:
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         query = select(db.QuarantineRow).order_by(col(db.QuarantineRow.id))
         if not include_done:
             query = query.where(db.QuarantineRow.status == "held")

@@ -86,7 +86,7 @@ def sla_of(session: Session, app: App, ticket: db.Ticket, now: datetime) -> sla.
 def r1(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-1: NOWY tickets, oldest first, with what is missing and the completion deadlines."""
     now = as_utc(now)
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         return [
             {
                 "key": t.key,
@@ -107,7 +107,7 @@ def r2(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-2: ANALIZA and W TRAKCIE with SLA, most urgent (fewest business hours left) first."""
     now = as_utc(now)
     rows = []
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for status in R2_STATUSES:
             for t in db.tickets(session, status):
                 figures = sla_of(session, app, t, now)
@@ -128,7 +128,7 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-3: ROZWIAZANY tickets, the next to close itself first, with whether the SLA was met."""
     now = as_utc(now)
     rows = []
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for t in db.tickets(session, Status.ROZWIAZANY):
             figures = sla_of(session, app, t, now)
             rows.append({

@@ -75,7 +75,7 @@ def _tickets_with_something_due(app: App, now: datetime) -> list[tuple[int, str 
             sa.and_(col(db.Ticket.awaiting_client), sa.not_(col(db.Ticket.suspended))),
         )
     )
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         found = session.exec(query.order_by(col(db.Ticket.id))).all()
         return [(db.id_of(ticket), ticket.key) for ticket in found if _maybe_due(app, ticket, now)]
 
@@ -89,9 +89,10 @@ def _maybe_due(app: App, ticket: db.Ticket, now: datetime) -> bool:
 
 
 def _locked(session: Session, ticket_id: int) -> db.Ticket:
-    """The ticket row, locked for this transaction (`FOR UPDATE`; SQLite locks on write)."""
-    query = select(db.Ticket).where(db.Ticket.id == ticket_id).with_for_update()
-    return session.exec(query).one()
+    """The ticket row, read afresh under its lock (`db.lock_ticket`): tickets are never deleted."""
+    ticket = db.lock_ticket(session, ticket_id)
+    assert ticket is not None, "tickets are never deleted"
+    return ticket
 
 
 def due_actions(app: App, ticket: db.Ticket, now: datetime) -> list[str]:
@@ -238,7 +239,7 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
     if local.time() < app.settings.digest_time:
         return False
     since = _local_midnight(local)
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         if _digest_sent_since(session, since):
             return False
     context = reports.digest_context(app, now)
@@ -257,8 +258,8 @@ DIGEST_LOCK = 0x6D61696C6467  # "maildg": the advisory lock key of the digest
 
 
 def _serialize_digest(session: Session) -> None:
-    """On PostgreSQL, instances take turns deciding (the lock ends with the transaction);
-    SQLite serves one instance, so there is no one to race."""
+    """On PostgreSQL, instances take turns deciding (the lock ends with the transaction); on
+    SQLite the write transaction (`BEGIN IMMEDIATE`) already keeps every other writer out."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DIGEST_LOCK})
 

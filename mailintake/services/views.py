@@ -42,13 +42,13 @@ def ticket_summary(ticket: db.Ticket) -> dict[str, Any]:
 
 
 def list_tickets(app: App, status: str | None = None) -> list[dict[str, Any]]:
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         return [ticket_summary(t) for t in db.tickets(session, status)]
 
 
 def show_ticket(app: App, key: str) -> dict[str, Any] | None:
-    with db.transaction(app.engine) as session:
-        ticket = db.ticket_by_key(session, key)
+    with db.reading(app.engine) as session:
+        ticket = db.ticket_by_key(session, key, for_update=False)
         if ticket is None:
             return None
         return ticket_detail(session, ticket)

@@ -1,0 +1,149 @@
+"""Two real processes racing on one ticket (issue 11), on SQLite and PostgreSQL alike.
+
+A test-only pause point (`mailintake.testhooks`, `MAILINTAKE_TEST_PAUSE`) stops
+one process at a named place while the other runs, so the interleaving that
+broke tickets is forced every time instead of hoped for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.apps import REPO
+from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
+
+pytestmark = pytest.mark.slow
+
+FIRST_ID = "first-report@example.pl"
+
+
+def environment(state: Path, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
+    env.update(
+        {
+            "MAILINTAKE_STATE_DIR": str(state),
+            "MAILINTAKE_DATABASE_URL": database_url,
+            "MAILINTAKE_CLIENTS_FILE": str(REPO / "config" / "clients.toml"),
+            "MAILINTAKE_STAFF": "anna.nowak@log-systems.com",
+            "MAILINTAKE_LOG_FORMAT": "json",
+        }
+    )
+    env.update({f"MAILINTAKE_{k.upper()}": v for k, v in extra.items()})
+    return env
+
+
+def start(env: dict[str, str], *args: str, stdin: bytes | None = None) -> subprocess.Popen:
+    """`mailintake ARGS` in the background, `stdin` piped in (as an MTA does)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(stdin or b"")
+    proc.stdin.close()
+    proc.stdin = None  # communicate() must not flush the closed pipe
+    return proc
+
+
+def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def run(env: dict[str, str], *args: str, stdin: bytes | None = None) -> str:
+    code, out, err = finish(start(env, *args, stdin=stdin))
+    assert code == 0, err
+    return out
+
+
+def paused_at(point: str, directory: Path) -> dict[str, str]:
+    """The environment that stops a process at `point` until `directory/release` exists."""
+    directory.mkdir()
+    return {"MAILINTAKE_TEST_PAUSE": f"{point}={directory}"}
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def waiting_on_a_lock(database_url: str) -> bool:
+    """PostgreSQL: some session of this database waits for a row lock."""
+    if not database_url.startswith("postgresql"):
+        return False
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "select count(*) from pg_stat_activity"
+            " where datname = current_database() and wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def blocked_or_done(proc: subprocess.Popen, database_url: str, settle: float = 3.0) -> None:
+    """Until `proc` has ended or waits for a lock (on SQLite the busy wait shows no sign: `settle` s)."""
+    started = time.monotonic()
+    wait_for(
+        lambda: (
+            proc.poll() is not None
+            or waiting_on_a_lock(database_url)
+            or time.monotonic() - started > settle
+        )
+    )
+
+
+@pytest.fixture
+def upgraded(tmp_path, database_url):
+    """An environment on a migrated database (both kinds), with no mail in it yet."""
+    env = environment(tmp_path / "state", database_url)
+    run(env, "db", "upgrade")
+    return env
+
+
+def test_a_completing_reply_and_the_incomplete_close_never_both_happen(tmp_path, upgraded):
+    """Intake holds the ticket while a sweep wants to close it: the reply wins, nothing is closed."""
+    env = upgraded
+    run(env, "ingest", "-", stdin=client_mail(body=INCOMPLETE_BODY, message_id=FIRST_ID))
+    reply = client_mail(
+        subject="Re: Błąd przy generowaniu raportu",
+        body=COMPLETE_BODY,
+        attachments=logs_attachment(),
+        in_reply_to=FIRST_ID,
+    )
+    hold = tmp_path / "hold"
+    intake = start(
+        env | paused_at("intake.ticket_found", hold), "ingest", "--json", "-", stdin=reply
+    )
+    assert wait_for(lambda: (hold / "reached").exists())
+    later = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    sweep = start(env, "sweep", "--now", later, "--no-send")
+    blocked_or_done(sweep, env["MAILINTAKE_DATABASE_URL"])
+    (hold / "release").touch()
+    code, out, err = finish(intake)
+    assert code == 0, err
+    assert json.loads(out)["outcome"] == "updated"
+    assert finish(sweep)[0] == 0
+    ticket = json.loads(run(env, "tickets", "show", "LOG-000001", "--json"))
+    assert (ticket["status"], ticket["close_reason"]) == ("ANALIZA", None)
+    assert [(h["from"], h["to"]) for h in ticket["history"]] == [
+        (None, "NOWY"),
+        ("NOWY", "ANALIZA"),
+    ]
+    sent = [m["kind"] for m in ticket["messages"] if m["direction"] == "out"]
+    assert sent == ["request_missing", "confirmation"]
