@@ -3,7 +3,8 @@
 `Refusal` is the sender's mistake: it is answered to the sender and changes
 nothing. `TransientError` is a fault worth retrying (server down, database
 locked): the message stays where it is. `ConfigError` stops the program at
-start with a message naming the bad variable.
+start with a message naming the bad variable. `StateError` stops a command
+whose database is missing or not migrated.
 """
 
 
@@ -17,6 +18,10 @@ class Refusal(MailintakeError):
 
 class ConfigError(MailintakeError):
     """A bad configuration value; the message names the variable."""
+
+
+class StateError(MailintakeError):
+    """The state this command needs is not there: no database, or its schema is behind."""
 
 
 class TransientError(MailintakeError):

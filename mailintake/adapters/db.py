@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -137,14 +138,25 @@ class OutboxRow(SQLModel, table=True):
     raw: bytes = Field(sa_type=sa.LargeBinary)
     kind: str = Field(max_length=32)
     automatic: bool = True
+    # pending → sending (claimed by one process) → sent | failed; `outbox retry` → pending.
     status: str = Field(default="pending", index=True, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
     last_error: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
+    # Who is sending it and since when (`adapters.liveness` token): a dead claimer's row is
+    # sent again by the next flush, a live one's after `outbox.LEASE` at the latest.
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = _when()
+    # When staff were told it has waited too long (once per row, `outbox.OVERDUE_AFTER`).
+    overdue_alerted_at: datetime | None = _when()
 
-    __table_args__ = (sa.Index("ix_outbox_to_addr_created_at", "to_addr", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_to_addr_created_at", "to_addr", "created_at"),
+        sa.Index("ix_outbox_message_id", "message_id"),  # a bounce finds our message by it
+        sa.Index("ix_outbox_kind_created_at", "kind", "created_at"),  # today's digest sent?
+    )
 
 
 class IntakeRow(SQLModel, table=True):
@@ -171,6 +183,14 @@ class QuarantineRow(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     received_at: datetime | None = _when()
     status: str = Field(default="held", max_length=16)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for another database or an in-memory one)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def make_engine(url: str) -> sa.Engine:

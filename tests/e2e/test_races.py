@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 import psycopg
@@ -66,6 +67,10 @@ def run(env: dict[str, str], *args: str, stdin: bytes | None = None) -> str:
     code, out, err = finish(start(env, *args, stdin=stdin))
     assert code == 0, err
     return out
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def paused_at(point: str, directory: Path) -> dict[str, str]:
@@ -147,3 +152,49 @@ def test_a_completing_reply_and_the_incomplete_close_never_both_happen(tmp_path,
     ]
     sent = [m["kind"] for m in ticket["messages"] if m["direction"] == "out"]
     assert sent == ["request_missing", "confirmation"]
+
+
+def deliveries(smtp_server) -> dict[str, int]:
+    """How many times the SMTP server received each Message-ID."""
+    counts: dict[str, int] = {}
+    for message in smtp_server.messages:
+        mid = message_from_bytes(message.data)["Message-ID"]
+        counts[mid] = counts.get(mid, 0) + 1
+    return counts
+
+
+def outbox_statuses(env: dict[str, str]) -> list[str]:
+    return [row["status"] for row in json.loads(run(env, "outbox", "list", "--json"))]
+
+
+def test_two_processes_flushing_the_outbox_send_each_row_once(tmp_path, upgraded, smtp_server):
+    """A flush holding a claimed row while another process flushes: every mail goes out once."""
+    env = upgraded | {"MAILINTAKE_SMTP_URL": smtp_server.url}
+    run(env, "ingest", "--no-send", "-", stdin=client_mail(body=INCOMPLETE_BODY))
+    hold = tmp_path / "hold"
+    first = start(env | paused_at("outbox.sending", hold), "sweep", "--now", now_iso())
+    assert wait_for(lambda: (hold / "reached").exists())
+    second = start(
+        env, "ingest", "-", stdin=client_mail(body=INCOMPLETE_BODY, sender="b@example.pl")
+    )
+    assert finish(second)[0] == 0
+    (hold / "release").touch()
+    assert finish(first)[0] == 0
+    assert sorted(deliveries(smtp_server).values()) == [1, 1]
+    assert outbox_statuses(env) == ["sent", "sent"]
+
+
+def test_a_row_claimed_by_a_process_that_died_is_sent_by_the_next_flush(
+    tmp_path, upgraded, smtp_server
+):
+    """SIGKILL between claiming a row and sending it: the next flush sends it, once."""
+    env = upgraded | {"MAILINTAKE_SMTP_URL": smtp_server.url}
+    run(env, "ingest", "--no-send", "-", stdin=client_mail(body=INCOMPLETE_BODY))
+    hold = tmp_path / "hold"
+    doomed = start(env | paused_at("outbox.sending", hold), "sweep", "--now", now_iso())
+    assert wait_for(lambda: (hold / "reached").exists())
+    doomed.kill()
+    finish(doomed)
+    run(env, "sweep", "--now", now_iso())
+    assert list(deliveries(smtp_server).values()) == [1]
+    assert outbox_statuses(env) == ["sent"]

@@ -46,7 +46,7 @@ def _daemon(state: Path, dovecot, user: str, smtp_url: str, log: Path) -> subpro
     )
     with log.open("ab") as err:
         return subprocess.Popen(
-            [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "run"],
+            [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", "run"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -78,7 +78,9 @@ def _settled(state: Path, dovecot, user: str) -> bool:
     if dovecot.list_uids(user, "INBOX") or not (state / "mailintake.db").exists():
         return False
     try:
-        return _query(state, "select count(*) from outbox where status = 'pending'") == [(0,)]
+        return _query(
+            state, "select count(*) from outbox where status in ('pending', 'sending')"
+        ) == [(0,)]
     except sqlite3.OperationalError:
         return False  # the schema is not there yet
 
