@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from sqlmodel import col
 
 from mailintake.adapters import db
-from mailintake.errors import ConfigError
+from mailintake.config import split_host_port
 
 log = structlog.get_logger()
 
@@ -152,7 +152,7 @@ class Metrics:
 
     def serve(self, address: str) -> tuple[str, int]:
         """Serve on `host:port` from a daemon thread; returns the bound address."""
-        host, port = parse_address(address)
+        host, port = split_host_port(address)  # validated with the settings
         server_class = _server_class(host, port)
         self._server = make_server(
             host, port, self.wsgi_app(), server_class, handler_class=_QuietHandler
@@ -168,15 +168,6 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """`host:port` or `[v6]:port` → (host, port); a bad value names the variable."""
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise ConfigError(f"MAILINTAKE_METRICS_ADDRESS: expected host:port, got {address!r}")
-    return host, int(port)
 
 
 def _server_class(host: str, port: int) -> type[ThreadingWSGIServer]:

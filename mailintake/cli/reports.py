@@ -22,6 +22,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings, args.now) as app:
+    with opened(settings, args.now, read_only=True) as app:
         print(reports.render(app, args.which, args.format, app.clock()), end="")
     return 0

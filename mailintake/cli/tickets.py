@@ -35,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         rows = views.list_tickets(app, args.status)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -49,7 +49,7 @@ def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tickets_show(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         detail = views.show_ticket(app, args.key)
     if detail is None:
         return fail(f"no ticket {args.key}")

@@ -66,7 +66,7 @@ def cli(
     )
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "mailintake.cli", "--env-file", str(state / "none.env"), *args],
+        [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", *args],
         input=stdin,
         capture_output=True,
         env=full_env,
@@ -196,7 +196,7 @@ def test_daemon_answers_a_mail_appended_while_it_idles_and_stops_on_sigterm(
     )
     log_file = (tmp_path / "daemon.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "run"],
+        [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", "run"],
         env=env,
         stdout=log_file,
         stderr=subprocess.DEVNULL,
