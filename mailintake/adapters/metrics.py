@@ -49,7 +49,7 @@ class DatabaseCollector(Collector):
                 by_status = conn.execute(
                     sa.select(status_column, sa.func.count()).group_by(status_column)
                 ).all()
-                pending = col(db.OutboxRow.status) == "pending"
+                pending = col(db.OutboxRow.status).in_(("pending", "sending"))
                 oldest_created = sa.func.min(col(db.OutboxRow.created_at))
                 depth, oldest = conn.execute(
                     sa.select(sa.func.count(), oldest_created).where(pending)
@@ -64,7 +64,11 @@ class DatabaseCollector(Collector):
         for status, count in by_status:
             tickets.add_metric([status], count)
         yield tickets
-        yield GaugeMetricFamily("mailintake_outbox_pending", "Outbox rows waiting", value=depth)
+        yield GaugeMetricFamily(
+            "mailintake_outbox_pending",
+            "Outbox rows not sent yet (pending or sending)",
+            value=depth,
+        )
         yield GaugeMetricFamily(
             "mailintake_outbox_oldest_pending_age_seconds",
             "Age of the oldest waiting outbox row (0 when none waits)",
@@ -111,6 +115,7 @@ class Metrics:
         )
         self.registry.register(DatabaseCollector(engine, self.errors))
         self._last_progress = time.monotonic()
+        self._last_fault = ""  # what the last failed pass said; cleared by a good pass
         self._server: ThreadingWSGIServer | None = None
 
     # Monitor hooks, called by the daemon loop.
@@ -122,17 +127,24 @@ class Metrics:
         if reading:
             self.last_poll.set_to_current_time()
         self._last_progress = time.monotonic()
+        self._last_fault = ""
 
-    def fault(self, kind: str) -> None:
+    def fault(self, kind: str, detail: str = "") -> None:
         self.errors.labels(kind=kind).inc()
+        self._last_fault = detail or kind
+
+    def progressed(self) -> None:
+        """A long pass is moving (a message, an outbox row, a ticket): healthy, not hung."""
+        self._last_progress = time.monotonic()
 
     # health and HTTP.
 
     def health_problem(self) -> str | None:
-        """Why the service is unhealthy, or None."""
+        """Why the service is unhealthy (with the last fault, when there was one), or None."""
         stale_after = STALE_AFTER_INTERVALS * self.poll_interval
         if time.monotonic() - self._last_progress > stale_after:
-            return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals"
+            why = f": {self._last_fault}" if self._last_fault else ""
+            return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals{why}"
         return self._problem() if self._problem is not None else None
 
     def wsgi_app(self) -> WSGIApplication:

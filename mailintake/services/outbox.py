@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -59,20 +58,20 @@ def flush(
     now: datetime | None = None,
     limit: int | None = 500,
     progress: Callable[[], None] | None = None,
-    until: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
     """Send due rows (all of them with `limit=None`); counts by result.
 
-    Stops when the server is down, or at `until` (`time.monotonic()`; the rest
-    waits for the next flush). `progress` is called after every row (the
-    daemon's watchdog). The daemon keeps the default limit so new mail is not
-    kept waiting.
+    Stops when the server is down, or once `should_stop()` is true (a stopping
+    daemon; the rest waits for the next flush). `progress` is called after every
+    row (the daemon's watchdog). The daemon keeps the default limit so new mail
+    is not kept waiting.
     """
     app.liveness.hold()
     _release_abandoned(app, now or app.clock())
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for _ in range(limit) if limit is not None else itertools.count():
-        if until is not None and time.monotonic() >= until:
+        if should_stop is not None and should_stop():
             break
         result = _send_one(app, now or app.clock())
         if result is None:

@@ -46,11 +46,18 @@ COMPLETION_ACTIONS = {
 }
 
 
-def run_sweeps(app: App, now: datetime) -> dict[str, int]:
-    """Every deadline due at `now`; returns how many of each action were taken (and `failed`)."""
+def run_sweeps(
+    app: App, now: datetime, progress: Callable[[], None] | None = None
+) -> dict[str, int]:
+    """Every deadline due at `now`; returns how many of each action were taken (and `failed`).
+
+    `progress` is called after every ticket (the daemon's watchdog: a long sweep is alive).
+    """
     now = as_utc(now)
     counts = dict.fromkeys((*ACTIONS, "failed"), 0)
     for ticket_id, key in _tickets_with_something_due(app, now):
+        if progress is not None:
+            progress()
         try:
             with db.transaction(app.engine) as session:
                 done = _sweep_ticket(session, app, _locked(session, ticket_id), now)
