@@ -1,7 +1,8 @@
 """Test-only pause points, so a test can interleave two real processes deterministically.
 
-Owns: `pause(point)`, called at a few named points of the services (the ticket
-read under its lock, an outbox row claimed). It does nothing unless the entry
+Owns: `pause(point)`, called at a few named points of the services (a message
+received, its duplicate check done, its ticket found under the lock, a sweep
+started, an outbox row claimed). It does nothing unless the entry
 point installed a pause from `MAILINTAKE_TEST_PAUSE=<point>=<directory>`
 (`install_from_environ`): the process reaching that point creates
 `<directory>/reached` and waits until a test creates `<directory>/release`

@@ -27,7 +27,9 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration; a current schema is only read (no write lock taken)."""
+    if not pending(engine):
+        return
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection

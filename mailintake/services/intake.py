@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, select
 
+from mailintake import testhooks
 from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
@@ -36,6 +37,7 @@ def handle_message(
     app: App, raw: bytes, *, received_at: datetime | None = None, source_ref: str | None = None
 ) -> Outcome:
     """Process one raw message; a second call with the same message has no effect."""
+    testhooks.pause("intake.received")
     now = app.clock()
     received_at = received_at or now
     if len(raw) > app.settings.max_message_bytes:
@@ -91,7 +93,10 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
 
 def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
     mail = msg.mail
+    if mail.message_id:  # two copies taken in at once: the second waits, then is a duplicate
+        db.serialize(session, f"message-id:{mail.message_id}")
     previous = mail.message_id and db.intake_by_message_id(session, mail.message_id)
+    testhooks.pause("intake.duplicate_checked")
     if previous:
         return Outcome("duplicate", previous.ticket_key, mail.message_id, "same Message-ID seen")
     c = mailrules.classify(

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
+from mailintake import testhooks
 from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
@@ -53,6 +54,7 @@ def run_sweeps(
 
     `progress` is called after every ticket (the daemon's watchdog: a long sweep is alive).
     """
+    testhooks.pause("sweep.started")
     now = as_utc(now)
     counts = dict.fromkeys((*ACTIONS, "failed"), 0)
     for ticket_id, key in _tickets_with_something_due(app, now):
@@ -251,7 +253,7 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
             return False
     context = reports.digest_context(app, now)
     with db.transaction(app.engine) as session:
-        _serialize_digest(session)
+        db.serialize(session, "digest")  # instances take turns deciding
         if _digest_sent_since(session, since):  # another instance was quicker
             return False
         notices.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
@@ -259,16 +261,6 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
                            **context)  # fmt: skip
     log.info("digest.queued", to=staff, date=local.date().isoformat())
     return True
-
-
-DIGEST_LOCK = 0x6D61696C6467  # "maildg": the advisory lock key of the digest
-
-
-def _serialize_digest(session: Session) -> None:
-    """On PostgreSQL, instances take turns deciding (the lock ends with the transaction); on
-    SQLite the write transaction (`BEGIN IMMEDIATE`) already keeps every other writer out."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DIGEST_LOCK})
 
 
 def _local_midnight(local: datetime) -> datetime:

@@ -101,6 +101,15 @@ def waiting_on_a_lock(database_url: str) -> bool:
     return bool(row and row[0])
 
 
+def started(env: dict[str, str], point: str, directory: Path, *args: str, stdin: bytes = b""):
+    """`mailintake ARGS` started, stopped at `point` and let go: past its start-up, so what
+    it does next takes milliseconds (an interleaving that does not hang on a slow machine)."""
+    proc = start(env | paused_at(point, directory), *args, stdin=stdin)
+    assert wait_for(lambda: (directory / "reached").exists())
+    (directory / "release").touch()
+    return proc
+
+
 def blocked_or_done(proc: subprocess.Popen, database_url: str, settle: float = 3.0) -> None:
     """Until `proc` has ended or waits for a lock (on SQLite the busy wait shows no sign: `settle` s)."""
     started = time.monotonic()
@@ -137,7 +146,7 @@ def test_a_completing_reply_and_the_incomplete_close_never_both_happen(tmp_path,
     )
     assert wait_for(lambda: (hold / "reached").exists())
     later = (datetime.now(UTC) + timedelta(days=10)).isoformat()
-    sweep = start(env, "sweep", "--now", later, "--no-send")
+    sweep = started(env, "sweep.started", tmp_path / "go", "sweep", "--now", later, "--no-send")
     blocked_or_done(sweep, env["MAILINTAKE_DATABASE_URL"])
     (hold / "release").touch()
     code, out, err = finish(intake)
@@ -198,3 +207,22 @@ def test_a_row_claimed_by_a_process_that_died_is_sent_by_the_next_flush(
     run(env, "sweep", "--now", now_iso())
     assert list(deliveries(smtp_server).values()) == [1]
     assert outbox_statuses(env) == ["sent"]
+
+
+def test_two_copies_of_one_message_taken_in_at_once_make_one_ticket(tmp_path, upgraded):
+    """The same mail by two ways at once (IMAP and an MTA pipe): one ticket, one duplicate."""
+    env = upgraded
+    copy = client_mail(body=INCOMPLETE_BODY, message_id="twice@example.pl")
+    relayed = b"Received: from mx2.example.pl by mx.log-systems.com; Mon, 30 Nov 2026\r\n" + copy
+    hold = tmp_path / "hold"
+    first = start(env | paused_at("intake.duplicate_checked", hold), "ingest", "--json", "-",
+                  stdin=copy)  # fmt: skip
+    assert wait_for(lambda: (hold / "reached").exists())
+    second = started(
+        env, "intake.received", tmp_path / "go", "ingest", "--json", "-", stdin=relayed
+    )
+    blocked_or_done(second, env["MAILINTAKE_DATABASE_URL"])
+    (hold / "release").touch()
+    outcomes = sorted(json.loads(finish(proc)[1])["outcome"] for proc in (first, second))
+    assert outcomes == ["created", "duplicate"]
+    assert [t["key"] for t in json.loads(run(env, "tickets", "list", "--json"))] == ["LOG-000001"]
