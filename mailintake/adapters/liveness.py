@@ -2,7 +2,7 @@
 
 Owns: a token naming this process (`host:pid:random`) and a lock held under it
 for the life of the process: on SQLite an `flock(2)` on
-`<state dir>/run/claims/<token>` (SQLite serves one machine, so every claimer
+`<database file>.claims/<token>` (SQLite serves one machine, so every claimer
 is local), on PostgreSQL a session-level advisory lock on its own connection
 (the instances may be on several machines; the server frees the lock when
 the session ends). `alive(token)` asks whether that lock is still held. Must
@@ -21,6 +21,7 @@ from typing import IO, Protocol
 
 import sqlalchemy as sa
 
+from mailintake.adapters.database import sqlite_path
 from mailintake.adapters.leader import AdvisoryLock, lock_key
 
 
@@ -119,7 +120,9 @@ def _key(token: str) -> int:
 
 
 def liveness_for(engine: sa.Engine, state_dir: Path) -> Liveness:
-    """The liveness lock that fits the database behind `engine`."""
+    """The liveness lock that fits the database behind `engine`: on SQLite the lock files
+    sit beside the database file (`<db>.claims/`), which every process using it shares."""
     if engine.dialect.name == "postgresql":
         return AdvisoryLiveness(engine)
-    return FileLiveness(state_dir / "run" / "claims")
+    database = sqlite_path(engine.url.render_as_string(hide_password=False))
+    return FileLiveness(Path(f"{database}.claims") if database else state_dir / "claims")
