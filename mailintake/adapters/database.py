@@ -85,12 +85,12 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
 
 @contextmanager
 def reading(engine: sa.Engine) -> Iterator[Session]:
-    """A read-only unit of work: one consistent snapshot that never waits for writers."""
+    """A read-only unit of work: one consistent snapshot that never waits for writers.
+
+    Nothing is committed; closing ends the transaction and leaves what was read loaded.
+    """
     with Session(for_reading(engine), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 def for_reading(engine: sa.Engine) -> sa.Engine:

@@ -16,7 +16,6 @@ Staff hear once when mail has waited longer than `OVERDUE_AFTER`.
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -42,6 +41,7 @@ LEASE = timedelta(minutes=15)
 OVERDUE_AFTER = timedelta(hours=4)
 WAITING = ("pending", "sending")
 OVERDUE_KIND = "outbox_overdue"
+CLAIM_BATCH = 10  # rows claimed per transaction
 
 Delivery = tuple[str, str] | None  # None: the server took it; else ("retry" | "failed", why)
 
@@ -70,19 +70,42 @@ def flush(
     app.liveness.hold()
     _release_abandoned(app, now or app.clock())
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for _ in range(limit) if limit is not None else itertools.count():
+    left = limit
+    while left is None or left > 0:
+        batch = CLAIM_BATCH if left is None else min(CLAIM_BATCH, left)
+        claimed = _claim(app, now or app.clock(), batch)
+        if not claimed or _send_claimed(app, claimed, counts, now, progress, should_stop):
+            break
+        left = None if left is None else left - len(claimed)
+    alert_overdue(app, now or app.clock())
+    return counts
+
+
+def _send_claimed(
+    app: App,
+    rows: list[db.OutboxRow],
+    counts: dict[str, int],
+    now: datetime | None,
+    progress: Callable[[], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Send claimed rows in order, recording each at once; True when the flush must end (the
+    server is away, or stopping). Rows not tried are released for the next flush."""
+    for i, row in enumerate(rows):
         if should_stop is not None and should_stop():
-            break
-        result = _send_one(app, now or app.clock())
-        if result is None:
-            break
+            _release_claims(app, rows[i:])
+            return True
+        testhooks.pause("outbox.sending")
+        delivery = _deliver(app, row)
+        with db.transaction(app.engine) as session:
+            result = _record(session, app, row, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
             progress()
-        if result == "retry":
-            break  # the server is away: the rest waits for the next flush
-    alert_overdue(app, now or app.clock())
-    return counts
+        if result == "retry":  # the server is away: the rest waits for the next flush
+            _release_claims(app, rows[i + 1 :])
+            return True
+    return False
 
 
 def waiting_count(app: App) -> int:
@@ -95,30 +118,19 @@ def waiting_count(app: App) -> int:
 # -- claiming ----------------------------------------------------------------------------
 
 
-def _send_one(app: App, now: datetime) -> str | None:
-    row = _claim(app, now)
-    if row is None:
-        return None
-    testhooks.pause("outbox.sending")
-    outcome = _deliver(app, row)
-    with db.transaction(app.engine) as session:
-        return _record(session, app, row, outcome, now)
-
-
-def _claim(app: App, now: datetime) -> db.OutboxRow | None:
-    """The oldest due row this process could claim; rows others hold are skipped, not awaited."""
+def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
+    """Up to `count` of the oldest due rows, claimed in one transaction; rows another process
+    holds are skipped, not awaited (one commit for several rows: each costs a disk sync)."""
     due = (
         select(db.OutboxRow)
         .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
         .order_by(col(db.OutboxRow.id))
-        .limit(10)
+        .limit(count)
         .with_for_update(skip_locked=True)
     )
     with db.transaction(app.engine) as session:
-        for row in session.exec(due).all():
-            if _take(session, db.id_of(row), app.liveness.token, now):
-                return row
-    return None
+        rows = session.exec(due).all()
+        return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
 
 
 def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
@@ -137,25 +149,37 @@ def _release_abandoned(app: App, now: datetime) -> None:
     The dead process may have handed the mail over just before it died: sending it again
     is the price of never losing it (SPEC section 5).
     """
-    query = select(db.OutboxRow.id, db.OutboxRow.claimed_by, db.OutboxRow.claimed_at).where(
-        db.OutboxRow.status == "sending"
-    )
+    query = select(db.OutboxRow).where(db.OutboxRow.status == "sending")
     with db.reading(app.engine) as session:
         claims = session.exec(query).all()
-    abandoned = [(row_id, by) for row_id, by, at in claims
-                 if by is None or at is None or at < now - LEASE or not app.liveness.alive(by)]  # fmt: skip
+    abandoned = [(db.id_of(row), row.claimed_by) for row in claims
+                 if row.claimed_by is None or row.claimed_at is None
+                 or row.claimed_at < now - LEASE or not app.liveness.alive(row.claimed_by)]  # fmt: skip
     if not abandoned:
         return
     with db.transaction(app.engine) as session:
         for row_id, by in abandoned:
-            release = (
-                sa.update(db.OutboxRow)
-                .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "sending",
-                       col(db.OutboxRow.claimed_by) == by)
-                .values(status="pending", claimed_by=None, claimed_at=None)
-            )  # fmt: skip
-            if session.exec(release).rowcount:
+            if _release(session, row_id, by):
                 log.warning("mail.claim_released", outbox_id=row_id, claimed_by=by)
+
+
+def _release_claims(app: App, rows: list[db.OutboxRow]) -> None:
+    """Our own claims on rows we will not try now: pending again, for the next flush."""
+    if rows:
+        with db.transaction(app.engine) as session:
+            for row in rows:
+                _release(session, db.id_of(row), app.liveness.token)
+
+
+def _release(session: Session, row_id: int, claimed_by: str | None) -> bool:
+    """`sending` → `pending`, if `claimed_by` still holds the row."""
+    release = (
+        sa.update(db.OutboxRow)
+        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "sending",
+               col(db.OutboxRow.claimed_by) == claimed_by)
+        .values(status="pending", claimed_by=None, claimed_at=None)
+    )  # fmt: skip
+    return bool(session.exec(release).rowcount)
 
 
 # -- sending and recording ---------------------------------------------------------------
