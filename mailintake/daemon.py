@@ -22,7 +22,7 @@ import structlog
 from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
-from mailintake.errors import TransientError
+from mailintake.errors import TransientError, first_line
 from mailintake.services import alerts, intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
@@ -100,7 +100,7 @@ def take_in(
             if stop is not None and stop.is_set():
                 break
     except (TransientError, sa.exc.OperationalError) as exc:
-        result.transient_error = _first_line(exc)
+        result.transient_error = first_line(exc)
         log.warning("intake.transient_error", error=result.transient_error)
     finally:
         _move_away(inbox, done, held)
@@ -162,7 +162,7 @@ def guarded(
         except Exception as exc:
             log.exception("job.failed", job=name)
             if on_fault is not None:
-                on_fault(f"job_{name}", f"{name}: {_first_line(exc)}")
+                on_fault(f"job_{name}", f"{name}: {first_line(exc)}")
 
     return run_job
 
@@ -242,7 +242,7 @@ class Loop:
             self.monitor.progressed()
 
     def flush(self) -> None:
-        """The outbox, a row at a time, until done or `stop` (the rest waits)."""
+        """The outbox, row by row, until done or `stop` (the rest waits for the next pass)."""
         outbox.flush(self.app, progress=self.progress, should_stop=self.stop.is_set)
 
     def last_flush(self) -> None:
@@ -303,7 +303,7 @@ class Loop:
             "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
         )
         if self.monitor is not None:
-            self.monitor.fault(_fault_kind(exc), _first_line(exc))
+            self.monitor.fault(_fault_kind(exc), first_line(exc))
         _close(self.inbox)
         self.inbox = None
         # A failing OAuth2 refresh or login mails staff once per episode.
@@ -351,11 +351,6 @@ def _fault_kind(exc: BaseException) -> str:
     if isinstance(exc, TransientError):
         return "transient"
     return "network"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _close(inbox: Inbox | None) -> None:

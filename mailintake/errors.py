@@ -26,3 +26,9 @@ class StateError(MailintakeError):
 
 class TransientError(MailintakeError):
     """A fault that may go away by itself: retry later, lose nothing."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An error in one line, for a log field, a status line or stderr (its type when empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from mailintake.app import App, utc_now
 from mailintake.bootstrap import build_app, require_current_schema
 from mailintake.config import Settings
+from mailintake.errors import first_line as first_line  # the commands' one-line reasons
 
 EX_TEMPFAIL = 75  # sysexits.h: an MTA piping to `ingest` retries later
 
@@ -23,11 +24,6 @@ EX_TEMPFAIL = 75  # sysexits.h: an MTA piping to `ingest` retries later
 def fail(reason: str, code: int = 1) -> int:
     print(f"mailintake: {reason}", file=sys.stderr)
     return code
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def parse_now(value: str | None) -> datetime | None:
