@@ -11,6 +11,11 @@ KEYS = {"id", "status", "to", "subject", "ticket", "attempts", "next_attempt_at"
         "created_at"}  # fmt: skip
 
 
+def ingest(state, env: dict[str, str], sender: str) -> None:
+    """A client's first mail through `ingest -`; its reply is sent (or waits) at once."""
+    cli(state, "ingest", "-", stdin=client_mail(body=INCOMPLETE_BODY, sender=sender), env=env)
+
+
 def listed(state, *args: str) -> list[dict]:
     return json.loads(cli(state, "outbox", "list", "--json", *args).stdout)
 
@@ -21,20 +26,8 @@ def test_outbox_list_shows_every_row_with_the_documented_keys_and_filters_by_sta
     """A refused reply is `failed` with its error, a delivered one `sent`; --status picks one kind."""
     state, env = tmp_path / "state", {"MAILINTAKE_SMTP_URL": smtp_server.url}
     smtp_server.refuse("gone@example.pl")
-    cli(
-        state,
-        "ingest",
-        "-",
-        stdin=client_mail(body=INCOMPLETE_BODY, sender="gone@example.pl"),
-        env=env,
-    )
-    cli(
-        state,
-        "ingest",
-        "-",
-        stdin=client_mail(body=INCOMPLETE_BODY, sender="ok@example.pl"),
-        env=env,
-    )
+    ingest(state, env, "gone@example.pl")
+    ingest(state, env, "ok@example.pl")
     rows = listed(state)
     assert all(set(row) == KEYS for row in rows)
     by_to = {row["to"]: row for row in rows}
@@ -52,13 +45,7 @@ def test_outbox_retry_sends_a_failed_row_again_and_refuses_a_sent_one(tmp_path, 
     """After the address is fixed `outbox retry ID` delivers it; a sent row is never sent twice."""
     state, env = tmp_path / "state", {"MAILINTAKE_SMTP_URL": smtp_server.url}
     smtp_server.refuse("later@example.pl")
-    cli(
-        state,
-        "ingest",
-        "-",
-        stdin=client_mail(body=INCOMPLETE_BODY, sender="later@example.pl"),
-        env=env,
-    )
+    ingest(state, env, "later@example.pl")
     [row] = [r for r in listed(state) if r["to"] == "later@example.pl"]
     smtp_server.handler.refuse.clear()
     out = cli(state, "outbox", "retry", str(row["id"]), env=env).stdout.decode()
@@ -80,13 +67,7 @@ def test_outbox_retry_all_sends_everything_that_waited(tmp_path, smtp_server):
     state, env = tmp_path / "state", {"MAILINTAKE_SMTP_URL": smtp_server.url}
     smtp_server.stop()
     for n in range(3):
-        cli(
-            state,
-            "ingest",
-            "-",
-            stdin=client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl"),
-            env=env,
-        )
+        ingest(state, env, f"k{n}@example.pl")
     assert {r["status"] for r in listed(state)} == {"pending"}
     smtp_server.start()
     out = cli(state, "outbox", "retry", "--all", env=env).stdout.decode()
