@@ -58,7 +58,10 @@ def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
             return fail(str(exc))
         for row_id in queued:
             print(f"#{row_id}: queued")
+        if not queued:
+            print("nothing failed or waiting: nothing to send again")
         if not args.no_send and queued:
             counts = outbox.flush(app, limit=None)
-            print(f"sent {counts['sent']}, failed {counts['failed']}, waiting {counts['retry']}")
+            waiting = outbox.waiting_count(app)
+            print(f"sent {counts['sent']}, failed {counts['failed']}, still waiting {waiting}")
     return 0

@@ -71,6 +71,6 @@ def test_outbox_retry_all_sends_everything_that_waited(tmp_path, smtp_server):
     assert {r["status"] for r in listed(state)} == {"pending"}
     smtp_server.start()
     out = cli(state, "outbox", "retry", "--all", env=env).stdout.decode()
-    assert out.splitlines()[-1] == "sent 3, failed 0, waiting 0"
+    assert out.splitlines()[-1] == "sent 3, failed 0, still waiting 0"
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
         "k0@example.pl", "k1@example.pl", "k2@example.pl"]  # fmt: skip
