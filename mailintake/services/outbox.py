@@ -1,9 +1,9 @@
 """Use case: send what the outbox holds (SPEC section 5: none is lost, none is sent twice).
 
 Owns: `flush(app)`, the only caller of the mail transport. Each row is first
-claimed in a short transaction of its own — `UPDATE … SET status='sending'
-WHERE id=? AND status='pending'`, and only the process whose update changed
-the row sends it, so a second instance, `ingest` or `sweep` flushing while
+claimed, up to `CLAIM_BATCH` rows per short transaction — `UPDATE … SET
+status='sending' WHERE id=? AND status='pending'`, and only the process whose
+update changed the row sends it, so a second instance, `ingest` or `sweep` flushing while
 the daemon does never sends it too, on SQLite as on PostgreSQL — then handed
 to the mail server outside any transaction (the database is never held while
 SMTP talks), then recorded: sent; retried later with exponential backoff
