@@ -21,6 +21,8 @@ import pytest
 from mailintake import daemon as daemon_module
 from mailintake.adapters import mailer
 from mailintake.adapters.inbox import imap
+from mailintake.services import intake, outboxops
+from tests.apps import make_app
 from tests.e2e.daemon_process import Daemon, daemon_env
 from tests.e2e.test_cli import cli
 from tests.e2e.test_service import http_get, notify_socket
@@ -41,6 +43,20 @@ class SlowHandler(CollectingHandler):
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         await asyncio.sleep(SEND_SECONDS)
         return await super().handle_DATA(server, session, envelope)
+
+
+def app_ingest(app, sender: str) -> None:
+    """A client's first mail taken in; its reply queued, not sent."""
+    assert intake.handle_message(app, client_mail(body=INCOMPLETE_BODY, sender=sender)).ticket
+
+
+def wait_until(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def watchdog_times(sock: socket.socket, stop: threading.Event, into: list[float]) -> None:
@@ -98,3 +114,36 @@ def test_timeout_stop_sec_outlasts_the_longest_network_wait_and_the_last_flush()
     assert match, "TimeoutStopSec missing from the unit"
     longest_wait = max(imap.IMAP_TIMEOUT, mailer.SMTP_TIMEOUT)
     assert int(match.group(1)) > daemon_module.STOP_FLUSH_SECONDS + 2 * longest_wait
+
+
+def test_a_stop_during_a_long_flush_ends_within_the_budget_and_loses_nothing(
+    tmp_path, dovecot, monkeypatch
+):
+    """SIGTERM's stop mid-backlog: the flush ends within STOP_FLUSH_SECONDS; the rest waits, pending."""
+    monkeypatch.setattr(daemon_module, "STOP_FLUSH_SECONDS", 1)
+    slow = SmtpServer(port=free_port(), handler=SlowHandler())
+    state = tmp_path / "state"
+    env = {"SMTP_URL": slow.url, "INBOX_URL": dovecot.url(dovecot.new_user()),
+           "IMAP_PASSWORD": dovecot.password, "POLL_SECONDS": "0.2", "IMAP_IDLE": "false"}  # fmt: skip
+    app = make_app(state, **env)
+    for n in range(BACKLOG):
+        app_ingest(app, f"k{n}@example.pl")
+    slow.start()
+    stop = threading.Event()
+    runner = threading.Thread(target=daemon_module.run, args=(app, stop))
+    try:
+        runner.start()
+        assert wait_until(lambda: len(slow.messages) >= 2)
+        stop.set()
+        stopped = time.monotonic()
+        runner.join(timeout=30)
+        took = time.monotonic() - stopped
+    finally:
+        stop.set()
+        slow.stop()
+    statuses = sorted(row["status"] for row in outboxops.list_rows(app))
+    app.close()
+    assert not runner.is_alive()
+    assert took < 1 + 3 * SEND_SECONDS  # the budget, the send in hand and its record
+    assert "sending" not in statuses and statuses.count("pending") > 0
+    assert statuses.count("sent") == len(slow.messages)
