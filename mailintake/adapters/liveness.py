@@ -93,8 +93,8 @@ class AdvisoryLiveness:
         self._held = False
 
     def hold(self) -> None:
-        if not self._held:
-            self._held = self._lock.acquire()  # a fresh random key: nobody else holds it
+        """Held, or taken again when its session ended (a server restart dropped it)."""
+        self._held = self._lock.acquire() or self._lock.acquire()  # our own random key
 
     def alive(self, token: str) -> bool:
         if token == self.token:
