@@ -8,7 +8,10 @@ msgs/s, MB/s and the ratio. Must not change product code or settings beyond
 pointing them at the throw-away servers.
 
     .venv/bin/python bench/throughput.py [--count 2000] [--corpus small mixed]
-        [--db sqlite|postgres] [--profile bench/profile.txt]
+        [--db sqlite|postgres] [--synchronous full|normal] [--profile bench/profile.txt]
+
+`--synchronous normal` runs SQLite without a disk sync per commit (what mailintake
+did before issue 11): the A/B of durable commits.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from common import (
 from sqlmodel import select
 
 from mailintake import daemon
+from mailintake.adapters import database as connection
 from mailintake.adapters import db
 from mailintake.services import outbox
 
@@ -101,7 +105,7 @@ def project(
 
 def _quarantine_reasons(app) -> dict[str, int]:
     """Why messages were quarantined: a benchmark that quarantines measures the wrong path."""
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         reasons = session.exec(select(db.QuarantineRow.reason)).all()
     return {f"quarantine reason: {k[:120]}": v for k, v in Counter(reasons).items()}
 
@@ -114,6 +118,17 @@ def _profiler(path: Path | None):
     profiler = Profiler(interval=0.001)
     profiler.start()
     return profiler
+
+
+def _sqlite_without_sync_per_commit() -> None:
+    """Every SQLite connection of this run gets synchronous=NORMAL after the product's pragmas."""
+    connect = connection._sqlite_connect  # bench-only: the product has no such switch
+
+    def normal(dbapi_connection, record) -> None:
+        connect(dbapi_connection, record)
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    connection._sqlite_connect = normal
 
 
 def bench_corpus(kind: str, count: int, db_kind: str, profile: Path | None) -> list[Run]:
@@ -141,8 +156,12 @@ def main() -> None:
                         choices=["small", "mixed"])  # fmt: skip
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--profile", type=Path, help="pyinstrument text profile of run_once")
+    parser.add_argument("--synchronous", default="full", choices=["full", "normal"],
+                        help="SQLite's synchronous (normal: no sync per commit, for the A/B)")  # fmt: skip
     args = parser.parse_args()
     quiet_logs()
+    if args.synchronous == "normal":
+        _sqlite_without_sync_per_commit()
     runs: list[Run] = []
     for kind in args.corpus:
         runs += bench_corpus(kind, args.count, args.db, args.profile)

@@ -1,7 +1,7 @@
 """The `App` every use case receives: settings and the adapters picked for them.
 
 Owns: the handles a service may use (database engine, blob store, renderer,
-business calendar, clock, OAuth2 token provider) and the lazily connected
+business calendar, this process's liveness lock, clock, OAuth2 token provider) and the lazily connected
 mail transport and the mailbox, both made by factories injected by the
 composition root. Must not pick or build an adapter itself, read
 configuration or import `bootstrap`, `cli` or `daemon`: services import this
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from mailintake.adapters.blobs import BlobStore
 from mailintake.adapters.inbox import Inbox
+from mailintake.adapters.liveness import Liveness
 from mailintake.adapters.mailer import Mailer
 from mailintake.adapters.oauth2 import TokenProvider
 from mailintake.adapters.render import Renderer
@@ -42,6 +43,8 @@ class App:
     blobs: BlobStore
     renderer: Renderer
     calendar: BusinessCalendar
+    # The lock whose holder's death frees the outbox rows it claimed (`adapters.liveness`).
+    liveness: Liveness
     # Chosen by the composition root (`bootstrap.mailer_for`, `bootstrap.inbox_for`).
     mailer_factory: MailerFactory = field(repr=False)
     inbox_factory: InboxFactory = field(repr=False)
@@ -66,4 +69,5 @@ class App:
         if self._mailer is not None:
             self._mailer.close()
             self._mailer = None
+        self.liveness.release()
         self.engine.dispose()

@@ -12,15 +12,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from mailintake.adapters import db, migrate
 from mailintake.adapters.blobs import BlobStore
 from mailintake.adapters.inbox import Inbox, open_inbox
+from mailintake.adapters.liveness import liveness_for
 from mailintake.adapters.mailer import Mailer, open_mailer
 from mailintake.adapters.oauth2 import TokenProvider, make_token_provider, smtp_uses_oauth2
 from mailintake.adapters.render import Renderer
 from mailintake.app import App, utc_now
 from mailintake.config import Settings, load_clients
 from mailintake.domain.businessdays import BusinessCalendar
+from mailintake.errors import StateError
 
 
 def inbox_for(s: Settings, token_provider: TokenProvider | None) -> Inbox:
@@ -48,10 +52,21 @@ def mailer_for(s: Settings, token_provider: TokenProvider | None) -> Mailer:
 
 
 def build_app(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate_db: bool | None = None
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    migrate_db: bool | None = None,
+    read_only: bool = False,
 ) -> App:
-    """Build the app; SQLite databases are migrated on the spot unless told otherwise."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    """Build the app; SQLite databases are migrated on the spot unless told otherwise.
+
+    `read_only` (the commands that only show things) never creates state: without an
+    SQLite database file it raises `StateError` saying where it looked.
+    """
+    if read_only:
+        require_database_file(settings)
+    else:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.database_url)
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         migrate.upgrade(engine)
@@ -65,11 +80,32 @@ def build_app(
             closes=settings.business_closes,
             closures=settings.closures,
         ),
+        liveness=liveness_for(engine, settings.state_dir),
         mailer_factory=mailer_for,
         inbox_factory=inbox_for,
         clock=clock,
         token_provider=make_token_provider(settings),
     )
+
+
+def require_database_file(settings: Settings) -> None:
+    """An SQLite database must exist already; raises `StateError` naming where it looked."""
+    path = db.sqlite_path(settings.database_url)
+    if path is not None and not path.is_file():
+        raise StateError(
+            f"no database at {path.resolve()}: set MAILINTAKE_STATE_DIR to the daemon's state "
+            "directory (or MAILINTAKE_DATABASE_URL), or run where its ./var is"
+        )
+
+
+def require_current_schema(engine: sa.Engine) -> None:
+    """The schema must be at the newest migration; raises `StateError` saying what to run."""
+    pending = migrate.pending(engine)
+    if pending:
+        raise StateError(
+            f"database schema is not current ({len(pending)} migrations pending): "
+            "run `mailintake db upgrade`"
+        )
 
 
 def reload(app: App) -> None:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from dotenv import dotenv_values
 
+from mailintake.domain.staffauth import parse_auth_mode
 from mailintake.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -118,13 +120,23 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+DEFAULT_ENV_FILE = Path(".env")
+
+
 def load_settings(
-    env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None
+    env_file: str | Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Settings from `environ` (default `os.environ`) over the `.env` file."""
+    """Settings from `environ` (default `os.environ`) over the settings file.
+
+    `env_file` is `--env-file`: it must exist (`ConfigError` naming it otherwise); without
+    it `./.env` is read when there is one.
+    """
+    if env_file is not None and not Path(env_file).exists():
+        raise ConfigError(f"--env-file: no such file: {env_file}")
+    path = Path(env_file) if env_file is not None else DEFAULT_ENV_FILE
     values: dict[str, str] = {}
-    if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if env_file is not None or path.is_file():
+        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     values.update(os.environ if environ is None else environ)
     return settings_from(values)
 
@@ -132,11 +144,11 @@ def load_settings(
 def settings_from(env: Mapping[str, str]) -> Settings:
     r = _Reader(env)
     state_dir = Path(r.text("STATE_DIR", "./var")).expanduser()
-    clients_file = Path(r.text("CLIENTS_FILE", "config/clients.toml"))
+    clients_file = r.clients_file("CLIENTS_FILE", Path("config/clients.toml"))
     staff = frozenset(r.addresses("STAFF"))
     settings = Settings(
         state_dir=state_dir,
-        database_url=r.text("DATABASE_URL", f"sqlite:///{state_dir / 'mailintake.db'}"),
+        database_url=r.database_url("DATABASE_URL", f"sqlite:///{state_dir / 'mailintake.db'}"),
         inbox_url=r.url(
             "INBOX_URL", f"maildir://{state_dir / 'inbox'}", ("imap", "imaps", "maildir")
         ),
@@ -169,7 +181,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         max_message_mb=r.number("MAX_MESSAGE_MB", 50.0, minimum=0.001),
         autoreply_per_hour=int(r.number("AUTOREPLY_PER_HOUR", 10, minimum=0)),
         log_format=r.choice("LOG_FORMAT", "auto", ("auto", "json", "console")) or "auto",
-        metrics_address=r.optional("METRICS_ADDRESS"),
+        metrics_address=r.host_port("METRICS_ADDRESS"),
         business_opens=r.clock("BUSINESS_OPENS", time(8)),
         business_closes=r.clock("BUSINESS_CLOSES", time(16)),
         closures=tuple(r.dates("CLOSURES")),
@@ -284,10 +296,46 @@ class _Reader:
         return found
 
     def staff_auth(self, name: str, default: str) -> str:
+        """Read by the rule the sender check itself uses (`domain.staffauth.parse_auth_mode`)."""
         value = self.text(name, default)
-        if value in ("none", "exchange") or (value.startswith("authres:") and value[8:].strip()):
-            return value
-        self.fail(name, f"expected none, exchange or authres:<authserv-id>, got {value!r}")
+        try:
+            parse_auth_mode(value)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return value
+
+    def host_port(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None:
+            try:
+                split_host_port(value)
+            except ValueError as exc:
+                self.fail(name, str(exc))
+        return value
+
+    def database_url(self, name: str, default: str) -> str:
+        """Any SQLAlchemy URL whose dialect and driver are installed; the password never shown."""
+        value = self.text(name, default)
+        try:
+            url = sa.engine.make_url(value)
+        except sa.exc.ArgumentError:
+            self.fail(name, "not a database URL (e.g. postgresql+psycopg://user@host/db)")
+        try:
+            url.get_dialect().import_dbapi()
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            shown = url.render_as_string(hide_password=True)
+            self.fail(name, f"cannot use {shown}: {exc} (PostgreSQL: postgresql+psycopg://…)")
+        return value
+
+    def clients_file(self, name: str, default: Path) -> Path:
+        """A file named on purpose must exist; the default may be missing (default plan)."""
+        value = self.optional(name)
+        if value is None:
+            return default
+        path = Path(value).expanduser()
+        if not path.is_file():
+            self.fail(name, f"no such file: {path}")
+        return path
 
     def prefix(self, name: str, default: str) -> str:
         value = self.text(name, default)
@@ -313,6 +361,15 @@ class _Reader:
                 except ValueError:
                     self.fail(name, f"expected dates like 2026-12-31, got {item.strip()!r}")
         return found
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` → (host, port); `ValueError` saying what is wrong."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port (port 0-65535), got {address!r}")
+    return host, int(port)
 
 
 def _looks_like_address(value: str) -> bool:

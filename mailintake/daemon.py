@@ -23,11 +23,15 @@ import structlog
 from mailintake.adapters import leader
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
-from mailintake.errors import TransientError
+from mailintake.errors import TransientError, first_line
 from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
 log = structlog.get_logger()
+
+# After SIGTERM the outbox may send this long; `TimeoutStopSec` in the systemd unit covers it,
+# the IMAP exchange in hand and one SMTP exchange begun at its end (tests/e2e/test_watchdog.py).
+STOP_FLUSH_SECONDS = 20
 
 
 @dataclass
@@ -48,7 +52,13 @@ class Monitor(Protocol):
         """A pass ended well; `reading` is False while another instance reads the mailbox."""
         ...
 
-    def fault(self, kind: str) -> None: ...
+    def fault(self, kind: str, detail: str = "") -> None:
+        """The loop failed: `kind` is a short label (metrics), `detail` says what is wrong."""
+        ...
+
+    def progressed(self) -> None:
+        """Long work is moving on (a message, an outbox row, a ticket swept): not a hang."""
+        ...
 
     def noted(self, kind: str) -> None:
         """Something worth counting that is not the loop's fault (e.g. unstamped mail)."""
@@ -65,9 +75,13 @@ class Monitors:
         for monitor in self.monitors:
             monitor.passed(outcomes, reading)
 
-    def fault(self, kind: str) -> None:
+    def fault(self, kind: str, detail: str = "") -> None:
         for monitor in self.monitors:
-            monitor.fault(kind)
+            monitor.fault(kind, detail)
+
+    def progressed(self) -> None:
+        for monitor in self.monitors:
+            monitor.progressed()
 
     def noted(self, kind: str) -> None:
         for monitor in self.monitors:
@@ -97,14 +111,30 @@ def take_in(
             if stop is not None and stop.is_set():
                 break
     except (TransientError, sa.exc.OperationalError) as exc:
-        result.transient_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        result.transient_error = first_line(exc)
         log.warning("intake.transient_error", error=result.transient_error)
     finally:
-        if done:
-            inbox.mark_processed(done)
-        if held:
-            holding.record_held(app, inbox.quarantine(held))
+        _move_away(app, inbox, done, held)
     return result
+
+
+def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None:
+    """Both moves are tried even when the first is refused; then the first fault is raised
+    (the messages stay in the inbox: the next pass sees them again, with no second effect).
+    Where the mailbox keeps each held message is recorded for `quarantine retry`."""
+    faults: list[Exception] = []
+    moves = (
+        (inbox.mark_processed, done),
+        (lambda r: holding.record_held(app, inbox.quarantine(r)), held),
+    )
+    for move, refs in moves:
+        if refs:
+            try:
+                move(refs)
+            except (TransientError, OSError) as exc:
+                faults.append(exc)
+    if faults:
+        raise faults[0]
 
 
 def _handle_item(app: App, item: InboxItem) -> Outcome:
@@ -126,26 +156,31 @@ def run_once(app: App) -> PassResult:
     return result
 
 
+Fault = Callable[[str, str], None]  # Monitor.fault: (kind, detail)
+
+
 def guarded(
-    name: str, job: Callable[[], object], on_fault: Callable[[str], None] | None = None
+    name: str, job: Callable[[], object], on_fault: Fault | None = None
 ) -> Callable[[], None]:
     """`schedule` does not catch exceptions: one failing job must not end the daemon."""
 
     def run_job() -> None:
         try:
             job()
-        except Exception:
+        except Exception as exc:
             log.exception("job.failed", job=name)
             if on_fault is not None:
-                on_fault(f"job_{name}")
+                on_fault(f"job_{name}", f"{name}: {first_line(exc)}")
 
     return run_job
 
 
-def make_scheduler(app: App, on_fault: Callable[[str], None] | None = None) -> schedule.Scheduler:
+def make_scheduler(
+    app: App, on_fault: Fault | None = None, progress: Callable[[], None] | None = None
+) -> schedule.Scheduler:
     scheduler = schedule.Scheduler()
     scheduler.every(1).minutes.do(
-        guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock()), on_fault)
+        guarded("sweep", lambda: sweeps.run_sweeps(app, app.clock(), progress), on_fault)
     )
     scheduler.every(1).minutes.do(
         guarded("digest", lambda: sweeps.send_digest_if_due(app, app.clock()), on_fault)
@@ -163,20 +198,23 @@ def run(
 ) -> None:
     """Run until `stop` is set; transient faults are retried with exponential backoff and jitter.
 
-    `on_ready` is called once, after the mailbox answered; `on_tick` after every
-    message, pass and wait slice (the systemd watchdog). With several instances
-    on one PostgreSQL database only the holder of the mailbox lock reads mail;
-    all of them flush the outbox and run the sweeps (row locks keep those single).
+    `on_ready` is called once, after the mailbox answered; `on_tick` (the systemd
+    watchdog) after every message, outbox row and swept ticket, every pass and
+    every wait slice, and `monitor.progressed` after every piece of work. With
+    several instances on one PostgreSQL database only the holder of the mailbox
+    lock reads mail; all of them flush the outbox and run the sweeps (row locks
+    and outbox claims keep those single). After `stop` the outbox gets
+    `STOP_FLUSH_SECONDS` more; what is left waits for the next start.
     """
     loop = Loop(app, stop, on_ready, on_tick or (lambda: None), monitor)
     log.info("daemon.started", inbox=_safe_url(app.settings.inbox_url))
-    loop.guard("sweep", lambda: sweeps.run_sweeps(app, app.clock()))
+    loop.guard("sweep", lambda: sweeps.run_sweeps(app, app.clock(), loop.progress))
     try:
         while not stop.is_set():
             loop.step()
     finally:
         loop.close()
-    loop.guard("outbox", lambda: outbox.flush(app))
+    loop.guard("outbox", loop.last_flush)
     log.info("daemon.stopped")
 
 
@@ -197,13 +235,28 @@ class Loop:
         self.tick = tick
         self.monitor = monitor
         self.on_fault = monitor.fault if monitor is not None else None
-        self.scheduler = make_scheduler(app, self.on_fault)
+        self.scheduler = make_scheduler(app, self.on_fault, self.progress)
         self.lock = leader.mailbox_lock(app.engine, _safe_url(app.settings.inbox_url))
         self.inbox: Inbox | None = None
         self.failures = 0
 
     def guard(self, name: str, job: Callable[[], object]) -> None:
         guarded(name, job, self.on_fault)()
+
+    def progress(self) -> None:
+        """Work moved on (a message, an outbox row, a swept ticket): alive and healthy."""
+        self.tick()
+        if self.monitor is not None:
+            self.monitor.progressed()
+
+    def flush(self) -> None:
+        """The outbox, row by row, until done or `stop` (the rest waits for the next pass)."""
+        outbox.flush(self.app, progress=self.progress, should_stop=self.stop.is_set)
+
+    def last_flush(self) -> None:
+        """After `stop`: what the outbox can send in STOP_FLUSH_SECONDS (systemd waits longer)."""
+        until = time.monotonic() + STOP_FLUSH_SECONDS
+        outbox.flush(self.app, progress=self.tick, should_stop=lambda: time.monotonic() > until)
 
     def step(self) -> None:
         """One pass and the wait after it; a transient fault backs off instead."""
@@ -216,7 +269,7 @@ class Loop:
         reading = self._hold_mailbox()
         self._announce_ready()
         result = self._take_in()
-        self.guard("outbox", lambda: outbox.flush(self.app))
+        self.guard("outbox", self.flush)
         self.scheduler.run_pending()
         self.failures = 0
         if self.monitor is not None:
@@ -241,7 +294,7 @@ class Loop:
         """What waits in the mailbox (nothing on a standby); a transient fault ends the pass."""
         if self.inbox is None:
             return PassResult()
-        result = take_in(self.app, self.inbox, self.stop, self.tick)
+        result = take_in(self.app, self.inbox, self.stop, self.progress)
         if result.transient_error:
             raise TransientError(result.transient_error)
         return result
@@ -260,7 +313,7 @@ class Loop:
             "daemon.retry", error=str(exc) or type(exc).__name__, in_seconds=round(delay, 1)
         )
         if self.monitor is not None:
-            self.monitor.fault(_fault_kind(exc))
+            self.monitor.fault(_fault_kind(exc), first_line(exc))
         _close(self.inbox)
         self.inbox = None
         # A failing OAuth2 refresh or login mails staff once per episode.

@@ -1,7 +1,9 @@
 """Content-addressed storage of raw mail and attachments on disk (SPEC sections 5 and 11).
 
-Owns: `<root>/<kind>/<aa>/<bb>/<sha256>` files, written atomically (temp file,
-fsync, rename) so a crash never leaves half a file under a real name. Must not
+Owns: `<root>/<kind>/<aa>/<bb>/<sha256>` files, written atomically and durably
+(temp file, fsync, rename, fsync of the directory; new directories synced in
+their parents) so a crash never leaves half a file under a real name and a
+committed row never names a file a power loss took away. Must not
 know what the bytes mean.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from mailintake.adapters.files import write_atomically
+from mailintake.adapters.files import make_dirs, write_atomically
 
 
 class BlobStore:
@@ -30,7 +32,7 @@ class BlobStore:
         if target.exists():
             return sha256
         if target.parent not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent)
             self._made.add(target.parent)
         write_atomically(target, data)
         return sha256

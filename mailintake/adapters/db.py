@@ -1,236 +1,35 @@
-"""The database: sqlmodel tables, the engine, `transaction()` and the queries.
+"""The database's queries (the tables: `tables`; the engine and units of work: `database`).
 
-Owns: how tickets, messages, attachments, history, the outbox, intake records
-and quarantined mail are stored, on SQLite (WAL) and PostgreSQL alike. All
-instants are stored as UTC and read back timezone-aware. Must not hold
-business rules: it stores what the services decided.
+Owns: reading and writing the stored rows on SQLite and PostgreSQL alike, and the
+ticket lookups that lock the row they return. Must not hold business rules: it
+stores what the services decided. Re-exports the tables and `database`'s engine and
+units of work, so callers say `db.Ticket`, `db.transaction(...)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlmodel import Session, col, select
 
-from mailintake.adapters.dbvalues import normalise_rows
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, naive UTC in the column (SPEC section 4)."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def _when(**kw: Any) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, **kw)
-
-
-def _json(default: Any) -> Any:
-    return Field(default_factory=default, sa_type=sa.JSON)
-
-
-class Ticket(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    key: str | None = Field(default=None, unique=True, max_length=40)
-    status: str = Field(index=True, max_length=32)
-    client_email: str = Field(index=True, max_length=320)
-    client_name: str = Field(default="", max_length=320)
-    client_org: str = Field(default="", max_length=200)
-    language: str = Field(default="pl", max_length=8)
-    subject: str = Field(default="", max_length=998)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-    clock_start: datetime | None = _when()
-    completion_due: datetime | None = _when()
-    attempts: int = 0
-    reminders_sent: int = 0
-    last_attempt_at: datetime | None = _when()
-    close_after: datetime | None = _when()
-    first_response_at: datetime | None = _when()
-    resolved_at: datetime | None = _when()
-    auto_close_at: datetime | None = _when()
-    closed_at: datetime | None = _when()
-    resolution: str | None = Field(default=None, max_length=32)
-    close_reason: str | None = Field(default=None, max_length=32)
-    awaiting_client: bool = False
-    awaiting_since: datetime | None = _when()
-    question_reminded_at: datetime | None = _when()
-    suspended: bool = False
-    sla_paused: list[list[str | None]] = _json(list)  # [start_iso, end_iso | null] pairs
-    eta: date | None = None
-    release_date: date | None = None
-    eta_accepted: bool = False
-    flagged: bool = False
-    flag_reason: str | None = Field(default=None, max_length=500)
-    fields: dict[str, Any] = _json(dict)  # code → value, as `domain.fields.merge` builds it
-    linked: list[str] = _json(list)  # ticket keys
-    owner: str | None = Field(default=None, max_length=320)  # the staff address that owns it
-    cc: list[str] = _json(list)  # the client's colleagues copied on our mail to the client
-    duplicate_of: str | None = Field(default=None, max_length=40)  # the key it was merged into
-    survey_rating: int | None = None
-    survey_comment: str | None = None
-    survey_thanked: bool = False
-
-
-class MessageRow(SQLModel, table=True):
-    __tablename__ = "message"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    direction: str = Field(max_length=3)
-    message_id: str | None = Field(default=None, index=True, max_length=998)
-    in_reply_to: str | None = None
-    references: str | None = None
-    from_addr: str = Field(default="", max_length=320)
-    to_addrs: str = ""
-    subject: str = ""
-    at: datetime = Field(sa_type=UTCDateTime)
-    kind: str = Field(default="client", max_length=32)
-    raw_sha256: str | None = Field(default=None, max_length=64)
-    body_text: str = ""
-    own_text: str = ""
-
-
-class AttachmentRow(SQLModel, table=True):
-    __tablename__ = "attachment"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    message_row_id: int = Field(foreign_key="message.id", index=True)
-    filename: str = Field(max_length=255)
-    size: int
-    sha256: str = Field(max_length=64)
-    content_type: str = Field(default="application/octet-stream", max_length=255)
-    inline: bool = False
-
-
-class HistoryRow(SQLModel, table=True):
-    __tablename__ = "history"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    from_status: str | None = Field(default=None, max_length=32)
-    to_status: str | None = Field(default=None, max_length=32)
-    at: datetime = Field(sa_type=UTCDateTime)
-    by: str = Field(default="system", max_length=320)
-    reason: str = ""
-
-
-class OutboxRow(SQLModel, table=True):
-    __tablename__ = "outbox"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    message_row_id: int | None = Field(default=None, foreign_key="message.id")
-    message_id: str = Field(max_length=998)
-    sender: str = Field(max_length=320)
-    recipients: list[str] = _json(list)
-    # The first recipient, lower-case: what the per-sender cap on automatic mail counts by.
-    to_addr: str = Field(default="", max_length=320)
-    raw: bytes = Field(sa_type=sa.LargeBinary)
-    kind: str = Field(max_length=32)
-    automatic: bool = True
-    status: str = Field(default="pending", index=True, max_length=16)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    last_error: str | None = None
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    sent_at: datetime | None = _when()
-
-    __table_args__ = (sa.Index("ix_outbox_to_addr_created_at", "to_addr", "created_at"),)
-
-
-class IntakeRow(SQLModel, table=True):
-    """One row per distinct incoming message: the guard against a second effect (SPEC §5)."""
-
-    __tablename__ = "intake"
-    id: int | None = Field(default=None, primary_key=True)
-    raw_sha256: str = Field(unique=True, max_length=64)
-    message_id: str | None = Field(default=None, index=True, max_length=998)
-    source_ref: str | None = Field(default=None, max_length=300)
-    received_at: datetime = Field(sa_type=UTCDateTime)
-    processed_at: datetime = Field(sa_type=UTCDateTime)
-    outcome: str = Field(max_length=16)
-    ticket_key: str | None = Field(default=None, max_length=40)
-    # SHA-256 of sender, subject and body: a reused Message-ID on other content is new (§5).
-    content_sha256: str | None = Field(default=None, max_length=64)
-
-
-class QuarantineRow(SQLModel, table=True):
-    __tablename__ = "quarantine"
-    id: int | None = Field(default=None, primary_key=True)
-    raw_sha256: str | None = Field(default=None, max_length=64)
-    source_ref: str | None = Field(default=None, max_length=300)
-    size: int = 0
-    reason: str = ""
-    at: datetime = Field(sa_type=UTCDateTime)
-    received_at: datetime | None = _when()
-    status: str = Field(default="held", max_length=16)
-    from_addr: str | None = Field(default=None, max_length=320)
-    subject: str | None = Field(default=None, max_length=998)
-    date: datetime | None = _when()  # the message's own Date header
-    message_id: str | None = Field(default=None, max_length=998)
-    held_ref: str | None = Field(default=None, max_length=300)  # where the mailbox keeps it
-
-
-class InHandRow(SQLModel, table=True):
-    """A message being handled, committed before its work starts (issue 10: poison mail)."""
-
-    __tablename__ = "inhand"
-    id: int | None = Field(default=None, primary_key=True)
-    raw_sha256: str = Field(unique=True, max_length=64)
-    source_ref: str | None = Field(default=None, max_length=300)
-    passes: int = 0  # passes that started on it
-    in_hand: bool = False  # True from the start of a pass until it ends, well or not
-    started_at: datetime = Field(sa_type=UTCDateTime)
-    last_error: str | None = Field(default=None, max_length=1000)
-
-
-# Every flush, on every engine: values SQLite would take and PostgreSQL refuse are fitted first.
-event.listen(Session, "before_flush", normalise_rows)
-
-
-def make_engine(url: str) -> sa.Engine:
-    """An engine; SQLite gets WAL, a busy timeout and foreign keys."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-@contextmanager
-def transaction(engine: sa.Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
+from mailintake.adapters.database import for_reading as for_reading
+from mailintake.adapters.database import make_engine as make_engine
+from mailintake.adapters.database import reading as reading
+from mailintake.adapters.database import serialize as serialize
+from mailintake.adapters.database import sqlite_path as sqlite_path
+from mailintake.adapters.database import transaction as transaction
+from mailintake.adapters.tables import AttachmentRow as AttachmentRow
+from mailintake.adapters.tables import HistoryRow as HistoryRow
+from mailintake.adapters.tables import InHandRow as InHandRow
+from mailintake.adapters.tables import IntakeRow as IntakeRow
+from mailintake.adapters.tables import MessageRow as MessageRow
+from mailintake.adapters.tables import OutboxRow as OutboxRow
+from mailintake.adapters.tables import QuarantineRow as QuarantineRow
+from mailintake.adapters.tables import Ticket as Ticket
+from mailintake.adapters.tables import UTCDateTime as UTCDateTime
 
 # -- stored rows -----------------------------------------------------------
 
@@ -256,17 +55,40 @@ def key_of(ticket: Ticket) -> str:
 # -- queries ---------------------------------------------------------------
 
 
-def ticket_by_key(session: Session, key: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.key == key.upper())).first()
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, read afresh and locked until the transaction ends (`SELECT … FOR UPDATE`).
+
+    Every read-modify-write of a ticket reads it through here (or the lookups below, which
+    lock by default), so a status change is checked against the state it replaces: a second
+    instance changing the same ticket waits for this transaction. On SQLite the write lock
+    of `transaction()` does the same for the whole database.
+    """
+    return _one_ticket(session, Ticket.id == ticket_id, for_update=True)
+
+
+def _one_ticket(session: Session, where: Any, *, for_update: bool) -> Ticket | None:
+    query = select(Ticket).where(where)
+    if for_update:
+        # populate_existing: a ticket this session loaded before the lock is refreshed too.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
+def ticket_by_key(session: Session, key: str, *, for_update: bool = True) -> Ticket | None:
+    """The ticket with `key` (`LOG-000123`), locked unless `for_update=False` (read-only views)."""
+    return _one_ticket(session, Ticket.key == key.upper(), for_update=for_update)
 
 
 def ticket_by_message_ids(
-    session: Session, message_ids: tuple[str, ...], *, direction: str | None = None
+    session: Session,
+    message_ids: tuple[str, ...],
+    *,
+    direction: str | None = None,
+    for_update: bool = True,
 ) -> Ticket | None:
-    """The ticket of the first of `message_ids` we know, nearest first; one query.
-
-    `direction="out"`: only messages we sent (what an auto-reply or a bounce may name).
-    """
+    """The ticket of the first of `message_ids` we know, nearest first; one query to find it,
+    locked like `ticket_by_key`. `direction="out"`: only messages we sent (what an
+    auto-reply or a bounce may name)."""
     if not message_ids:
         return None
     query = select(col(MessageRow.message_id), col(MessageRow.ticket_id)).where(
@@ -276,7 +98,9 @@ def ticket_by_message_ids(
         query = query.where(MessageRow.direction == direction)
     found = dict(session.exec(query.order_by(col(MessageRow.id))).all()[::-1])
     nearest = next((found[mid] for mid in message_ids if mid in found), None)
-    return session.get(Ticket, nearest) if nearest is not None else None
+    if nearest is None:
+        return None
+    return _one_ticket(session, Ticket.id == nearest, for_update=for_update)
 
 
 def sent_messages(session: Session, message_ids: tuple[str, ...]) -> list[MessageRow]:

@@ -46,9 +46,10 @@ def lock_key(name: str) -> int:
 class AdvisoryLock:
     """A session-level advisory lock on its own autocommit connection."""
 
-    def __init__(self, engine: sa.Engine, key: int) -> None:
+    def __init__(self, engine: sa.Engine, key: int, label: str = "leader") -> None:
         self.engine = engine
         self.key = key
+        self.label = label  # what the lock is for, in its log events
         self._conn: sa.Connection | None = None
 
     def acquire(self) -> bool:
@@ -65,7 +66,7 @@ class AdvisoryLock:
             conn.close()
             return False
         self._conn = conn
-        log.info("leader.acquired", key=self.key)
+        log.info(f"{self.label}.acquired", key=self.key)
         return True
 
     def _still_held(self) -> bool:
@@ -75,7 +76,7 @@ class AdvisoryLock:
             self._conn.execute(sa.text("SELECT 1"))
             return True
         except sa.exc.DBAPIError:
-            log.warning("leader.lost", key=self.key)
+            log.warning(f"{self.label}.lost", key=self.key)
             self._drop()
             return False
 
@@ -84,7 +85,7 @@ class AdvisoryLock:
             return
         try:
             self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            log.info("leader.released", key=self.key)
+            log.info(f"{self.label}.released", key=self.key)
         except sa.exc.DBAPIError:
             pass  # the session is gone, and its lock with it
         self._drop()

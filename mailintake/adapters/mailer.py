@@ -90,6 +90,7 @@ def open_mailer(
 
 # Submission defaults: RFC 8314 (465 implicit TLS), RFC 6409 (587 submission).
 SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+SMTP_TIMEOUT = 30  # seconds any one SMTP exchange may block (systemd's TimeoutStopSec allows it)
 IDLE_CHECK_AFTER = 10.0  # seconds a kept SMTP connection may rest before a NOOP checks it
 
 
@@ -149,10 +150,10 @@ class SmtpMailer:
     def _open(self) -> smtplib.SMTP:
         if self.scheme == "smtps":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=30, context=self._ssl_context
+                self.host, self.port, timeout=SMTP_TIMEOUT, context=self._ssl_context
             )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=30)
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT)
         try:
             smtp.ehlo()
             if self.scheme == "smtp+starttls":

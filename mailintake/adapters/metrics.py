@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from sqlmodel import col
 
 from mailintake.adapters import db
-from mailintake.errors import ConfigError
+from mailintake.config import split_host_port
 
 log = structlog.get_logger()
 
@@ -44,12 +44,12 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            with self.engine.connect() as conn:
+            with db.for_reading(self.engine).connect() as conn:
                 status_column = col(db.Ticket.status)
                 by_status = conn.execute(
                     sa.select(status_column, sa.func.count()).group_by(status_column)
                 ).all()
-                pending = col(db.OutboxRow.status) == "pending"
+                pending = col(db.OutboxRow.status).in_(("pending", "sending"))
                 oldest_created = sa.func.min(col(db.OutboxRow.created_at))
                 depth, oldest = conn.execute(
                     sa.select(sa.func.count(), oldest_created).where(pending)
@@ -64,7 +64,11 @@ class DatabaseCollector(Collector):
         for status, count in by_status:
             tickets.add_metric([status], count)
         yield tickets
-        yield GaugeMetricFamily("mailintake_outbox_pending", "Outbox rows waiting", value=depth)
+        yield GaugeMetricFamily(
+            "mailintake_outbox_pending",
+            "Outbox rows not sent yet (pending or sending)",
+            value=depth,
+        )
         yield GaugeMetricFamily(
             "mailintake_outbox_oldest_pending_age_seconds",
             "Age of the oldest waiting outbox row (0 when none waits)",
@@ -111,6 +115,7 @@ class Metrics:
         )
         self.registry.register(DatabaseCollector(engine, self.errors))
         self._last_progress = time.monotonic()
+        self._last_fault = ""  # what the last failed pass said; cleared by a good pass
         self._server: ThreadingWSGIServer | None = None
 
     # Monitor hooks, called by the daemon loop.
@@ -122,9 +127,15 @@ class Metrics:
         if reading:
             self.last_poll.set_to_current_time()
         self._last_progress = time.monotonic()
+        self._last_fault = ""
 
-    def fault(self, kind: str) -> None:
+    def fault(self, kind: str, detail: str = "") -> None:
         self.errors.labels(kind=kind).inc()
+        self._last_fault = detail or kind
+
+    def progressed(self) -> None:
+        """A long pass is moving (a message, an outbox row, a ticket): healthy, not hung."""
+        self._last_progress = time.monotonic()
 
     def noted(self, kind: str) -> None:
         """E.g. `mail_unstamped`: mail our border MTA did not stamp (README, Security)."""
@@ -133,10 +144,11 @@ class Metrics:
     # health and HTTP.
 
     def health_problem(self) -> str | None:
-        """Why the service is unhealthy, or None."""
+        """Why the service is unhealthy (with the last fault, when there was one), or None."""
         stale_after = STALE_AFTER_INTERVALS * self.poll_interval
         if time.monotonic() - self._last_progress > stale_after:
-            return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals"
+            why = f": {self._last_fault}" if self._last_fault else ""
+            return f"mailbox not read for {STALE_AFTER_INTERVALS} poll intervals{why}"
         return self._problem() if self._problem is not None else None
 
     def wsgi_app(self) -> WSGIApplication:
@@ -156,7 +168,7 @@ class Metrics:
 
     def serve(self, address: str) -> tuple[str, int]:
         """Serve on `host:port` from a daemon thread; returns the bound address."""
-        host, port = parse_address(address)
+        host, port = split_host_port(address)  # validated with the settings
         server_class = _server_class(host, port)
         self._server = make_server(
             host, port, self.wsgi_app(), server_class, handler_class=_QuietHandler
@@ -172,15 +184,6 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """`host:port` or `[v6]:port` → (host, port); a bad value names the variable."""
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise ConfigError(f"MAILINTAKE_METRICS_ADDRESS: expected host:port, got {address!r}")
-    return host, int(port)
 
 
 def _server_class(host: str, port: int) -> type[ThreadingWSGIServer]:

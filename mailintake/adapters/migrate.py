@@ -14,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from mailintake.adapters import db
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -25,7 +27,9 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration; a current schema is only read (no write lock taken)."""
+    if not pending(engine):
+        return
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -35,7 +39,7 @@ def upgrade(engine: sa.Engine) -> None:
 def pending(engine: sa.Engine) -> list[str]:
     """Revisions not yet applied to the database, oldest first."""
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
-    with engine.connect() as connection:
+    with db.for_reading(engine).connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     heads = script.get_revisions("heads")
     missing = []

@@ -68,8 +68,11 @@ class Notifier:
         else:
             self.status("standby: another instance reads the mailbox")
 
-    def fault(self, kind: str) -> None:
-        self.status(f"retrying after a fault: {kind}")
+    def fault(self, kind: str, detail: str = "") -> None:
+        self.status(f"retrying after a fault: {detail or kind}")
+
+    def progressed(self) -> None:
+        return None  # the loop pings WATCHDOG=1 itself (`on_tick`), also while it waits
 
     def noted(self, kind: str) -> None:
         """Counted by the metrics; nothing for the status line."""

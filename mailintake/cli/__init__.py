@@ -2,7 +2,7 @@
 
 Owns: the parser, reading the settings, logging set-up and turning errors
 into exit codes; one module per command group (`run`, `jobs`, `tickets`,
-`schema`, `reports`, `quarantine`, `check`) adds its subcommands. Exit 0 on success;
+`schema`, `reports`, `quarantine`, `outbox`, `check`) adds its subcommands. Exit 0 on success;
 otherwise a one-line reason on stderr and non-zero (75, EX_TEMPFAIL, on a
 transient fault so an MTA retries). Must not hold business rules (services
 do) or be imported by services; `mailintake.cli:main` is the console entry.
@@ -18,16 +18,18 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from mailintake import log as logsetup
-from mailintake.cli import check, jobs, quarantine, reports, run, schema, tickets
+from mailintake import testhooks
+from mailintake.cli import check, jobs, outbox, quarantine, reports, run, schema, tickets
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line
 from mailintake.config import Settings, load_settings
 from mailintake.errors import ConfigError, MailintakeError, TransientError
 
-GROUPS = (run, jobs, tickets, schema, reports, quarantine, check)
+GROUPS = (run, jobs, tickets, schema, reports, quarantine, outbox, check)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    testhooks.install_from_environ()
     try:
         settings = load_settings(args.env_file)
         daemon_mode = args.command == "run"
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailintake", description=__doc__.splitlines()[0])
-    parser.add_argument("--env-file", default=".env", help="settings file (default ./.env)")
+    parser.add_argument(
+        "--env-file", help="settings file; it must exist (default: ./.env when there is one)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_commands(sub)

@@ -23,7 +23,7 @@ from mailintake.bootstrap import inbox_for, mailer_for
 from mailintake.cli.shared import first_line
 from mailintake.config import Settings
 from mailintake.domain import staffauth
-from mailintake.errors import ConfigError, MailintakeError
+from mailintake.errors import MailintakeError
 
 # A probe returns a note for its OK line ("" for none) or raises with the reason.
 Probe = Callable[[Settings, TokenProvider | None], str]
@@ -147,7 +147,7 @@ def check_reason(exc: BaseException) -> str:
         return f"authentication failed: {detail}"
     if any(isinstance(c, ssl.SSLError) for c in causes):
         return f"TLS error: {detail}"
-    if isinstance(exc, ConfigError) and "cannot open folder" in detail:
+    if "cannot open folder" in detail:
         return f"folder missing: {detail}"
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return f"connection refused: {detail}"

@@ -48,7 +48,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         rows = quarantine.list_held(app, include_done=args.all)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -45,7 +45,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings, args.now) as app:
+    with opened(settings, args.now, read_only=True) as app:
         out = reports.render(app, args.which, args.format, app.clock(), width=terminal.width())
     print(out, end="")
     return 0

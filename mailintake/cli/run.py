@@ -2,7 +2,8 @@
 
 Owns: signals (SIGTERM/SIGINT stop after the message in hand, SIGHUP re-reads
 templates and the clients file), sd_notify(3) and the metrics server around
-`daemon.run`, and the checks before READY. Must not hold the loop itself
+`daemon.run`, one daemon per SQLite state directory (`adapters.daemonlock`),
+and the checks before READY. Must not hold the loop itself
 (`daemon` does) or business rules.
 """
 
@@ -12,17 +13,19 @@ import argparse
 import signal
 import threading
 
+import sqlalchemy as sa
 import structlog
 
 from mailintake import daemon
-from mailintake.adapters import migrate
+from mailintake.adapters.daemonlock import DaemonLock
 from mailintake.adapters.metrics import Metrics
 from mailintake.adapters.sdnotify import Notifier
 from mailintake.app import App
 from mailintake.bootstrap import reload as reload_app
+from mailintake.bootstrap import require_current_schema
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line, opened
 from mailintake.config import Settings
-from mailintake.errors import ConfigError, TransientError
+from mailintake.errors import ConfigError
 from mailintake.services import outbox
 
 log = structlog.get_logger()
@@ -49,8 +52,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         log.warning(
             "config.staff_auth_none", hint="staff commands are trusted on the From address alone"
         )
-    with opened(settings) as app:
-        return run_once(app) if args.once else serve(app)
+    lock = DaemonLock(settings.state_dir) if settings.is_sqlite else None
+    if lock is not None:
+        lock.acquire()  # StateError naming the holder: one daemon per SQLite state directory
+    try:
+        with opened(settings, schema_checked=args.once) as app:
+            return run_once(app) if args.once else serve(app)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def run_once(app: App) -> int:
@@ -74,6 +84,10 @@ def run_once(app: App) -> int:
 
 def serve(app: App) -> int:
     """The daemon as a service: signals, sd_notify(3) and metrics around `daemon.run`."""
+    try:
+        require_current_schema(app.engine)  # StateError: exit 1 at once
+    except sa.exc.OperationalError as exc:  # the database is away: the loop waits for it
+        log.warning("daemon.database_unreachable", error=first_line(exc))
     notifier = Notifier.from_environ()
     stop = threading.Event()
 
@@ -97,7 +111,7 @@ def serve(app: App) -> int:
 
 def _ready(app: App, notifier: Notifier) -> None:
     """Mailbox (checked by the loop), SMTP and database answer: tell the service manager."""
-    _require_database(app)
+    require_current_schema(app.engine)  # unreachable: the loop retries; behind: exit 1
     app.mailer.check()
     notifier.ready("mailbox, SMTP and database reachable")
     log.info("daemon.ready")
@@ -111,15 +125,6 @@ def reload(app: App) -> None:
         log.error("daemon.reload_failed", error=first_line(exc))
         return
     log.info("daemon.reloaded", clients_file=str(app.settings.clients_file))
-
-
-def _require_database(app: App) -> None:
-    """Reachable and at the current schema; otherwise the loop retries (not READY yet)."""
-    pending = migrate.pending(app.engine)
-    if pending:
-        raise TransientError(
-            f"migrations pending: {', '.join(pending)} (run: mailintake db upgrade)"
-        )
 
 
 def start_metrics(app: App) -> Metrics | None:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from mailintake.app import App
-from mailintake.bootstrap import build_app
+from mailintake.app import App, utc_now
+from mailintake.bootstrap import build_app, require_current_schema
 from mailintake.config import Settings
+from mailintake.errors import first_line as first_line  # the commands' one-line reasons
 
 EX_TEMPFAIL = 75  # sysexits.h: an MTA piping to `ingest` retries later
 
@@ -23,11 +24,6 @@ EX_TEMPFAIL = 75  # sysexits.h: an MTA piping to `ingest` retries later
 def fail(reason: str, code: int = 1) -> int:
     print(f"mailintake: {reason}", file=sys.stderr)
     return code
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def parse_now(value: str | None) -> datetime | None:
@@ -43,10 +39,24 @@ def parse_now(value: str | None) -> datetime | None:
 
 
 @contextmanager
-def opened(settings: Settings, now: datetime | None = None) -> Iterator[App]:
-    """The app for one command, closed after it; `--now` fixes its clock."""
-    app = build_app(settings) if now is None else build_app(settings, clock=lambda: now)
+def opened(
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    read_only: bool = False,
+    schema_checked: bool = True,
+) -> Iterator[App]:
+    """The app for one command, closed after it; `--now` fixes its clock.
+
+    `read_only` commands never create state (no database: `StateError`). A database whose
+    schema is behind stops the command at once (`StateError`), unless `schema_checked` is
+    False (the daemon checks it itself once the database answers).
+    """
+    clock = (lambda: now) if now is not None else utc_now
+    app = build_app(settings, clock=clock, read_only=read_only)
     try:
+        if schema_checked:
+            require_current_schema(app.engine)
         yield app
     finally:
         app.close()

@@ -65,13 +65,13 @@ def _status(value: str) -> Status:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         rows = views.list_tickets(app, args.status, owner=not args.json)
     return _print_rows(rows, as_json=args.json)
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         rows = views.search_tickets(app, args.text, owner=not args.json)
     return _print_rows(rows, as_json=args.json)
 
@@ -98,7 +98,7 @@ def _cell(name: str, value: Any) -> str:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         detail = views.show_ticket(app, args.key)
         messages = views.conversation(app, args.key) or []
     if detail is None:
@@ -111,7 +111,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    with opened(settings) as app:
+    with opened(settings, read_only=True) as app:
         try:
             written = export.export_ticket(app, args.key, args.dir)
         except Refusal as exc:

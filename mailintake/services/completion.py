@@ -114,6 +114,7 @@ def auto_reply(
 
 def may_mail(session: Session, app: App, to: str, ticket: db.Ticket | None, now: datetime) -> bool:
     """The per-address cap on automatic mail in the last hour (SPEC section 5)."""
+    db.serialize(session, f"cap:{to.lower()}")  # count and queue as one step across instances
     if db.automatic_mail_count(session, to, now - CAP_WINDOW) < app.settings.autoreply_per_hour:
         return True
     log.warning("mail.rate_limited", ticket=ticket.key if ticket else None, to=to)

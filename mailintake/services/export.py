@@ -26,8 +26,8 @@ def export_ticket(app: App, key: str, target: Path) -> list[Path]:
 
     Returns the files written; raises `Refusal` for an unknown ticket (nothing written).
     """
-    with db.transaction(app.engine) as session:
-        ticket = db.ticket_by_key(session, key)
+    with db.reading(app.engine) as session:
+        ticket = db.ticket_by_key(session, key, for_update=False)
         if ticket is None:
             raise Refusal(f"no ticket {key}")
         wanted = [*_attachments(app, session, ticket), *_messages(app, session, ticket)]

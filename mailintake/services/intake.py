@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, select
 
+from mailintake import testhooks
 from mailintake.adapters import bounces, db
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
@@ -61,6 +62,7 @@ def handle_message(
 def _take(
     app: App, raw: bytes, received_at: datetime, source_ref: str | None, size_limit: bool
 ) -> Outcome:
+    testhooks.pause("intake.received")
     now = app.clock()
     if size_limit and len(raw) > app.settings.max_message_bytes:
         raise Unprocessable(f"message over {app.settings.max_message_mb:g} MB")
@@ -76,7 +78,7 @@ def _take(
         # Another instance committed the same message first (SPEC section 5) — but only if
         # its intake row is really there: any other constraint failure must not pass as a
         # duplicate, or the message would leave the inbox with no effect at all.
-        with db.transaction(app.engine) as session:
+        with db.reading(app.engine) as session:
             seen = db.intake_by_hash(session, msg.raw_sha256)
         if seen is None:
             raise
@@ -123,7 +125,10 @@ def content_sha256(mail: ParsedMail) -> str:
 
 def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
     mail = msg.mail
+    if mail.message_id:  # two copies taken in at once: the second waits, then is a duplicate
+        db.serialize(session, f"message-id:{mail.message_id}")
     previous = _same_message(session, mail)
+    testhooks.pause("intake.duplicate_checked")
     if previous is not None:
         return Outcome("duplicate", previous.ticket_key, mail.message_id, "same message seen")
     c = mailrules.classify(

@@ -1,22 +1,31 @@
-"""Use case: send what the outbox holds (SPEC section 5: none is lost).
+"""Use case: send what the outbox holds (SPEC section 5: none is lost, none is sent twice).
 
-Owns: `flush(app)`, the only caller of the mail transport. A row is sent,
-retried later with exponential backoff when the server is away (transient),
-or marked failed when the server refuses it for good (permanent), which flags
-its ticket. Rows are claimed one at a time (`FOR UPDATE SKIP LOCKED` on
-PostgreSQL) so several instances never send one row twice.
+Owns: `flush(app)`, the only caller of the mail transport. Each row is first
+claimed, up to `CLAIM_BATCH` rows per short transaction — `UPDATE … SET
+status='sending' WHERE id=? AND status='pending'`, and only the process whose
+update changed the row sends it, so a second instance, `ingest` or `sweep` flushing while
+the daemon does never sends it too, on SQLite as on PostgreSQL — then handed
+to the mail server outside any transaction (the database is never held while
+SMTP talks), then recorded: sent; retried later with exponential backoff
+capped at an hour when the server is away (transient), never given up; or
+failed when the server refuses it for good (permanent), which flags its
+ticket and tells staff. A row whose claimer died (`adapters.liveness`), or
+that was claimed more than `LEASE` ago, is pending again at the next flush.
+Staff hear once when mail has waited longer than `OVERDUE_AFTER`.
 """
 
 from __future__ import annotations
 
-import itertools
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from mailintake import testhooks
 from mailintake.adapters import db
 from mailintake.adapters.mailer import PermanentSendError
 from mailintake.app import App
@@ -25,9 +34,16 @@ from mailintake.services import notices
 
 log = structlog.get_logger()
 
-GIVE_UP_AFTER = timedelta(hours=48)
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+# Far longer than any send takes: every SMTP step times out after 30 s (`adapters.mailer`).
+LEASE = timedelta(minutes=15)
+OVERDUE_AFTER = timedelta(hours=4)
+WAITING = ("pending", "sending")
+OVERDUE_KIND = "outbox_overdue"
+CLAIM_BATCH = 10  # rows claimed per transaction
+
+Delivery = tuple[str, str] | None  # None: the server took it; else ("retry" | "failed", why)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -36,24 +52,67 @@ def backoff(attempts: int) -> timedelta:
     return base * random.uniform(0.8, 1.2)
 
 
-def flush(app: App, *, now: datetime | None = None, limit: int | None = 500) -> dict[str, int]:
-    """Send due rows (all of them with `limit=None`); counts by result. Stops when the server is
-    down. The daemon's loop keeps the default limit so new mail is not kept waiting."""
+def flush(
+    app: App,
+    *,
+    now: datetime | None = None,
+    limit: int | None = 500,
+    progress: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, int]:
+    """Send due rows (all of them with `limit=None`); counts by result.
+
+    Stops when the server is down, or once `should_stop()` is true (a stopping
+    daemon; the rest waits for the next flush). `progress` is called after every
+    row (the daemon's watchdog). The daemon keeps the default limit so new mail
+    is not kept waiting.
+    """
+    app.liveness.hold()
+    _release_abandoned(app, now or app.clock())
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for _ in range(limit) if limit is not None else itertools.count():
-        result = _send_one(app, now or app.clock())
-        if result is None:
+    left = limit
+    while left is None or left > 0:
+        batch = CLAIM_BATCH if left is None else min(CLAIM_BATCH, left)
+        claimed = _claim(app, now or app.clock(), batch)
+        if not claimed or _send_claimed(app, claimed, counts, now, progress, should_stop):
             break
-        counts[result] += 1
-        if result == "retry":
-            break  # the server is away: the rest waits for the next flush
+        left = None if left is None else left - len(claimed)
+    alert_overdue(app, now or app.clock())
     return counts
 
 
-def pending_count(app: App) -> int:
-    with db.transaction(app.engine) as session:
+def _send_claimed(
+    app: App,
+    rows: list[db.OutboxRow],
+    counts: dict[str, int],
+    now: datetime | None,
+    progress: Callable[[], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Send claimed rows in order, recording each at once; True when the flush must end (the
+    server is away, or stopping). Rows not tried are released for the next flush."""
+    for i, row in enumerate(rows):
+        if should_stop is not None and should_stop():
+            _release_claims(app, rows[i:])
+            return True
+        testhooks.pause("outbox.sending")
+        delivery = _deliver(app, row)
+        with db.transaction(app.engine) as session:
+            result = _record(session, app, row, delivery, now or app.clock())
+        counts[result] += 1
+        if progress is not None:
+            progress()
+        if result == "retry":  # the server is away: the rest waits for the next flush
+            _release_claims(app, rows[i + 1 :])
+            return True
+    return False
+
+
+def waiting_count(app: App) -> int:
+    """Rows not sent yet: pending, or being sent right now."""
+    with db.reading(app.engine) as session:
         query = select(sa.func.count()).select_from(db.OutboxRow)
-        return session.exec(query.where(db.OutboxRow.status == "pending")).one()
+        return session.exec(query.where(col(db.OutboxRow.status).in_(WAITING))).one()
 
 
 def failed_ids(app: App) -> set[int]:
@@ -76,88 +135,159 @@ def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
                 if row.status == "pending" or row.id not in failed_before]  # fmt: skip
 
 
-def _send_one(app: App, now: datetime) -> str | None:
-    with db.transaction(app.engine) as session:
-        row = _claim(session, now)
-        if row is None:
-            return None
-        ticket_key = _ticket_key(session, row)
-        try:
-            app.mailer.send(row.sender, row.recipients, row.raw)
-        except PermanentSendError as exc:
-            return _failed(app, session, row, ticket_key, str(exc), now)
-        except (TransientError, OSError) as exc:
-            return _retry(app, session, row, ticket_key, str(exc), now)
-        except Exception as exc:
-            # A row no server can take (e.g. a non-ASCII address without SMTPUTF8) must not
-            # block every row behind it forever: it fails and staff are told (SPEC section 5).
-            log.exception("mail.unsendable", ticket=ticket_key, message_id=row.message_id)
-            app.mailer.close()  # the SMTP dialogue stopped half-way; start the next one afresh
-            return _failed(app, session, row, ticket_key, f"{type(exc).__name__}: {exc}", now)
-        return _sent(row, ticket_key, now)
+# -- claiming ----------------------------------------------------------------------------
 
 
-def _claim(session: Session, now: datetime) -> db.OutboxRow | None:
-    """The oldest due row, locked; rows another instance holds are skipped, not waited for."""
-    query = (
+def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
+    """Up to `count` of the oldest due rows, claimed in one transaction; rows another process
+    holds are skipped, not awaited (one commit for several rows: each costs a disk sync)."""
+    due = (
         select(db.OutboxRow)
         .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
         .order_by(col(db.OutboxRow.id))
-        .limit(1)
+        .limit(count)
         .with_for_update(skip_locked=True)
     )
-    return session.exec(query).first()
+    with db.transaction(app.engine) as session:
+        rows = session.exec(due).all()
+        return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
+
+
+def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
+    """The claim: only the process whose UPDATE changed the row may send it."""
+    claim = (
+        sa.update(db.OutboxRow)
+        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "pending")
+        .values(status="sending", claimed_by=token, claimed_at=now)
+    )
+    return session.exec(claim).rowcount == 1
+
+
+def _release_abandoned(app: App, now: datetime) -> None:
+    """Rows left `sending` by a process that died, or claimed over `LEASE` ago, wait again.
+
+    The dead process may have handed the mail over just before it died: sending it again
+    is the price of never losing it (SPEC section 5).
+    """
+    query = select(db.OutboxRow).where(db.OutboxRow.status == "sending")
+    with db.reading(app.engine) as session:
+        claims = session.exec(query).all()
+    abandoned = [(db.id_of(row), row.claimed_by) for row in claims
+                 if row.claimed_by is None or row.claimed_at is None
+                 or row.claimed_at < now - LEASE or not app.liveness.alive(row.claimed_by)]  # fmt: skip
+    if not abandoned:
+        return
+    with db.transaction(app.engine) as session:
+        for row_id, by in abandoned:
+            if _release(session, row_id, by):
+                log.warning("mail.claim_released", outbox_id=row_id, claimed_by=by)
+
+
+def _release_claims(app: App, rows: list[db.OutboxRow]) -> None:
+    """Our own claims on rows we will not try now: pending again, for the next flush."""
+    if rows:
+        with db.transaction(app.engine) as session:
+            for row in rows:
+                _release(session, db.id_of(row), app.liveness.token)
+
+
+def _release(session: Session, row_id: int, claimed_by: str | None) -> bool:
+    """`sending` → `pending`, if `claimed_by` still holds the row."""
+    release = (
+        sa.update(db.OutboxRow)
+        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "sending",
+               col(db.OutboxRow.claimed_by) == claimed_by)
+        .values(status="pending", claimed_by=None, claimed_at=None)
+    )  # fmt: skip
+    return bool(session.exec(release).rowcount)
+
+
+# -- sending and recording ---------------------------------------------------------------
+
+
+def _deliver(app: App, row: db.OutboxRow) -> Delivery:
+    """Hand the claimed row to the mail server, outside any transaction."""
+    try:
+        app.mailer.send(row.sender, row.recipients, row.raw)
+    except PermanentSendError as exc:
+        return "failed", str(exc)
+    except (TransientError, OSError) as exc:
+        return "retry", str(exc)
+    except Exception as exc:
+        # A row no server can take (e.g. a non-ASCII address without SMTPUTF8) must not
+        # block every row behind it forever: it fails and staff are told (SPEC section 5).
+        log.exception("mail.unsendable", outbox_id=row.id, message_id=row.message_id)
+        app.mailer.close()  # the SMTP dialogue stopped half-way; start the next one afresh
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _record(
+    session: Session, app: App, claimed: db.OutboxRow, outcome: Delivery, now: datetime
+) -> str:
+    """Write what became of the row, if this process still holds its claim."""
+    # The ticket first, as intake locks it before the outbox rows: no lock-order deadlock.
+    ticket = db.lock_ticket(session, claimed.ticket_id) if claimed.ticket_id else None
+    query = select(db.OutboxRow).where(
+        db.OutboxRow.id == claimed.id,
+        db.OutboxRow.status == "sending",
+        db.OutboxRow.claimed_by == app.liveness.token,
+    )
+    row = session.exec(query.with_for_update()).first()
+    result = "sent" if outcome is None else outcome[0]
+    if row is None:  # held past LEASE and released: whoever claimed it since records it
+        log.warning("mail.claim_lost", outbox_id=claimed.id, result=result)
+        return result
+    row.claimed_by, row.claimed_at = None, None
+    row.attempts += 1
+    key = ticket.key if ticket else None
+    if outcome is None:
+        return _sent(row, key, now)
+    if outcome[0] == "retry":
+        return _retry(row, key, outcome[1], now)
+    return _failed(session, app, row, ticket, outcome[1], now)
 
 
 def _sent(row: db.OutboxRow, ticket_key: str | None, now: datetime) -> str:
     row.status = "sent"
     row.sent_at = now
-    row.attempts += 1
-    log.info(
-        "mail.sent",
-        ticket=ticket_key,
-        to=row.recipients,
-        kind=row.kind,
-        message_id=row.message_id,
-    )
+    log.info("mail.sent", ticket=ticket_key, to=row.recipients, kind=row.kind,
+             message_id=row.message_id, outbox_id=row.id)  # fmt: skip
     return "sent"
 
 
-def _retry(
-    app: App, session: Session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
-) -> str:
-    row.attempts += 1
+def _retry(row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime) -> str:
+    """Back to pending, due after the backoff: an outage of any length loses nothing."""
+    row.status = "pending"
     row.last_error = error[:1000]
-    if now - row.created_at > GIVE_UP_AFTER:
-        return _failed(app, session, row, ticket_key, f"gave up after 48 h: {error}", now)
     row.next_attempt_at = now + backoff(row.attempts)
-    log.warning(
-        "mail.retry",
-        ticket=ticket_key,
-        error=error,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at.isoformat(),
-    )
+    log.warning("mail.retry", ticket=ticket_key, error=error, attempts=row.attempts,
+                next_attempt_at=row.next_attempt_at.isoformat(), outbox_id=row.id)  # fmt: skip
     return "retry"
 
 
 def _failed(
-    app: App, session: Session, row: db.OutboxRow, ticket_key: str | None, error: str, now: datetime
+    session: Session,
+    app: App,
+    row: db.OutboxRow,
+    ticket: db.Ticket | None,
+    error: str,
+    now: datetime,
 ) -> str:
     row.status = "failed"
     row.last_error = error[:1000]
-    ticket = session.get(db.Ticket, row.ticket_id) if row.ticket_id is not None else None
     if ticket is not None:
         ticket.flagged = True
         ticket.flag_reason = f"mail to {', '.join(row.recipients)} failed: {error}"[:500]
-    log.error("mail.failed", ticket=ticket_key, to=row.recipients, error=error)
-    _alert_staff(app, session, row, ticket, error, now)
+    key = ticket.key if ticket else None
+    log.error("mail.failed", ticket=key, to=row.recipients, error=error, outbox_id=row.id)
+    _alert_staff(session, app, row, ticket, error, now)
     return "failed"
 
 
 def _alert_staff(
-    app: App,
     session: Session,
+    app: App,
     row: db.OutboxRow,
     ticket: db.Ticket | None,
     error: str,
@@ -180,12 +310,67 @@ def _alert_staff(
             f"Do / to: {', '.join(row.recipients)}",
             f"Zgłoszenie / ticket: {ticket.key if ticket else '-'}",
             f"Błąd / error: {error[:300]}",
+            f"Wyślij ponownie / send again: mailintake outbox retry {row.id}",
         ],
     )
 
 
-def _ticket_key(session: Session, row: db.OutboxRow) -> str | None:
-    if row.ticket_id is None:
-        return None
-    ticket = session.get(db.Ticket, row.ticket_id)
-    return ticket.key if ticket else None
+# -- mail that waits too long -------------------------------------------------------------
+
+
+def alert_overdue(app: App, now: datetime) -> bool:
+    """Staff hear once per backlog that mail has waited over `OVERDUE_AFTER`; True if told now.
+
+    Every overdue row is marked, so the alert goes out once while those rows wait; a
+    backlog that builds up again after they left starts a new alert. The alert itself
+    waits in the outbox too when the server is away, and is logged at critical level.
+    """
+    overdue = _overdue_query(now)
+    with db.reading(app.engine) as session:
+        if session.exec(overdue.limit(1)).first() is None:
+            return False
+    with db.transaction(app.engine) as session:
+        rows = list(session.exec(overdue.with_for_update()))
+        if not rows:
+            return False
+        told = select(db.OutboxRow.id).where(col(db.OutboxRow.status).in_(WAITING),
+                                             col(db.OutboxRow.overdue_alerted_at).is_not(None))  # fmt: skip
+        first_of_backlog = session.exec(told.limit(1)).first() is None
+        for row in rows:
+            row.overdue_alerted_at = now
+        if first_of_backlog:
+            _tell_overdue(session, app, rows, now)
+    return first_of_backlog
+
+
+def _overdue_query(now: datetime) -> SelectOfScalar[db.OutboxRow]:
+    return (
+        select(db.OutboxRow)
+        .where(
+            col(db.OutboxRow.status).in_(WAITING),
+            col(db.OutboxRow.created_at) < now - OVERDUE_AFTER,
+            col(db.OutboxRow.overdue_alerted_at).is_(None),
+            col(db.OutboxRow.kind) != OVERDUE_KIND,
+        )
+        .order_by(col(db.OutboxRow.id))
+    )
+
+
+def _tell_overdue(session: Session, app: App, rows: list[db.OutboxRow], now: datetime) -> None:
+    oldest = min(row.created_at for row in rows)
+    last_error = next((row.last_error for row in reversed(rows) if row.last_error), "-")
+    hours = OVERDUE_AFTER / timedelta(hours=1)
+    log.critical("outbox.overdue", rows=len(rows), oldest=oldest.isoformat(), error=last_error)
+    notices.notify_staff(
+        session,
+        app,
+        now=now,
+        kind=OVERDUE_KIND,
+        subject=f"[mailintake] Poczta czeka ponad {hours:g} h / mail waiting over {hours:g} h",
+        title="Wiadomości do klientów nie mogą zostać wysłane / mail cannot be sent.",
+        lines=[
+            f"Czeka / waiting: {len(rows)}, najstarsza / oldest: {oldest.isoformat()}",
+            f"Ostatni błąd / last error: {last_error[:300]}",
+            "Ponawiane co godzinę / retried hourly; see: mailintake outbox list --status pending",
+        ],
+    )

@@ -32,7 +32,7 @@ log = structlog.get_logger()
 
 def list_held(app: App, *, include_done: bool = False) -> list[dict[str, Any]]:
     """Held entries, oldest first: SPEC section 9's keys, plus `sha256`, `source`, `status`."""
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         query = select(db.QuarantineRow).order_by(col(db.QuarantineRow.id))
         if not include_done:
             query = query.where(db.QuarantineRow.status == "held")

@@ -118,7 +118,7 @@ def _queue(session: Session, which: str) -> list[db.Ticket]:
 def r1(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-1: NOWY tickets, oldest first, with what is missing and the completion deadlines."""
     now = as_utc(now)
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         return [
             {
                 "key": t.key,
@@ -139,7 +139,7 @@ def r2(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-2: ANALIZA and W TRAKCIE with SLA, most urgent (fewest business hours left) first."""
     now = as_utc(now)
     rows = []
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for t in _queue(session, "r2"):
             figures = sla_of(session, app, t, now)
             rows.append({
@@ -160,7 +160,7 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-3: ROZWIAZANY tickets, the next to close itself first, with whether the SLA was met."""
     now = as_utc(now)
     rows = []
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for t in _queue(session, "r3"):
             figures = sla_of(session, app, t, now)
             rows.append({
@@ -178,7 +178,7 @@ def r3(app: App, now: datetime) -> list[dict[str, Any]]:
 def r4(app: App, now: datetime) -> list[dict[str, Any]]:
     """R-4: waiting for a fix or its release, with the ETA against the SLA; soonest due first."""
     rows = []
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for t in _queue(session, "r4"):
             eta = t.release_date if t.status == Status.CZEKA_NA_PUBLIKACJE else None
             eta = eta or t.eta

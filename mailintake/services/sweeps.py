@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
+from mailintake import testhooks
 from mailintake.adapters import db, timefmt
 from mailintake.app import App
 from mailintake.domain import deadlines, fields
@@ -47,11 +48,19 @@ COMPLETION_ACTIONS = {
 }
 
 
-def run_sweeps(app: App, now: datetime) -> dict[str, int]:
-    """Every deadline due at `now`; returns how many of each action were taken (and `failed`)."""
+def run_sweeps(
+    app: App, now: datetime, progress: Callable[[], None] | None = None
+) -> dict[str, int]:
+    """Every deadline due at `now`; returns how many of each action were taken (and `failed`).
+
+    `progress` is called after every ticket (the daemon's watchdog: a long sweep is alive).
+    """
+    testhooks.pause("sweep.started")
     now = as_utc(now)
     counts = dict.fromkeys((*ACTIONS, "failed"), 0)
     for ticket_id, key in _tickets_with_something_due(app, now):
+        if progress is not None:
+            progress()
         try:
             with db.transaction(app.engine) as session:
                 done = _sweep_ticket(session, app, _locked(session, ticket_id), now)
@@ -76,7 +85,7 @@ def _tickets_with_something_due(app: App, now: datetime) -> list[tuple[int, str 
             sa.and_(col(db.Ticket.awaiting_client), sa.not_(col(db.Ticket.suspended))),
         )
     )
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         found = session.exec(query.order_by(col(db.Ticket.id))).all()
         return [(db.id_of(ticket), ticket.key) for ticket in found if _maybe_due(app, ticket, now)]
 
@@ -90,9 +99,10 @@ def _maybe_due(app: App, ticket: db.Ticket, now: datetime) -> bool:
 
 
 def _locked(session: Session, ticket_id: int) -> db.Ticket:
-    """The ticket row, locked for this transaction (`FOR UPDATE`; SQLite locks on write)."""
-    query = select(db.Ticket).where(db.Ticket.id == ticket_id).with_for_update()
-    return session.exec(query).one()
+    """The ticket row, read afresh under its lock (`db.lock_ticket`): tickets are never deleted."""
+    ticket = db.lock_ticket(session, ticket_id)
+    assert ticket is not None, "tickets are never deleted"
+    return ticket
 
 
 def due_actions(app: App, ticket: db.Ticket, now: datetime) -> list[str]:
@@ -248,12 +258,12 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
     if not _in_digest_window(app, local.time()):
         return False
     since = _local_midnight(local)
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         if _digest_sent_since(session, since):
             return False
     context = digest.digest_context(app, now)
     with db.transaction(app.engine) as session:
-        _serialize_digest(session)
+        db.serialize(session, "digest")  # instances take turns deciding
         if _digest_sent_since(session, since):  # another instance was quicker
             return False
         notices.queue_mail(session, app, ticket=None, to=staff, template="digest", kind="digest",
@@ -266,16 +276,6 @@ def send_digest_if_due(app: App, now: datetime) -> bool:
 def _in_digest_window(app: App, local: time) -> bool:
     opens, closes = app.settings.digest_time, app.settings.business_closes
     return opens <= local < closes if opens < closes else opens <= local
-
-
-DIGEST_LOCK = 0x6D61696C6467  # "maildg": the advisory lock key of the digest
-
-
-def _serialize_digest(session: Session) -> None:
-    """On PostgreSQL, instances take turns deciding (the lock ends with the transaction);
-    SQLite serves one instance, so there is no one to race."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DIGEST_LOCK})
 
 
 def _local_midnight(local: datetime) -> datetime:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from mailintake import testhooks
 from mailintake.adapters import db
 from mailintake.app import App
 from mailintake.domain import staffcmd
@@ -27,6 +28,7 @@ def find_ticket(session: Session, app: App, mail: ParsedMail) -> db.Ticket | Non
     ]
     for ticket in candidates:
         if ticket is not None and is_participant(app, ticket, mail.from_addr):
+            testhooks.pause("intake.ticket_found")
             return ticket
     return None
 

@@ -45,7 +45,7 @@ def queue_trends(app: App, now: datetime, days: int = DAYS) -> dict[str, Trend]:
     today = now.astimezone(WARSAW).date()
     instants = [_day_end(today - timedelta(days=n), now) for n in range(days - 1, -1, -1)]
     trends = {which: _empty([i.astimezone(WARSAW).date() for i in instants]) for which in QUEUES}
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         for ticket, history in _tickets_alive_since(session, instants[0]):
             for index, at in enumerate(instants):
                 _count(app, trends, index, ticket, history, at)

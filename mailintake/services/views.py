@@ -47,7 +47,7 @@ def list_tickets(
     app: App, status: str | None = None, *, owner: bool = False
 ) -> list[dict[str, Any]]:
     """`tickets list --json` (SPEC section 9); with `owner` each also names its owner."""
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         return [_listed(t, owner) for t in db.tickets(session, status)]
 
 
@@ -66,7 +66,7 @@ def search_tickets(app: App, text: str, *, owner: bool = False) -> list[dict[str
         for domain, client in app.settings.clients.by_domain.items()
         if needle in fold(client.name)
     }
-    with db.transaction(app.engine) as session:
+    with db.reading(app.engine) as session:
         tickets = db.tickets(session)
         found = {db.id_of(t) for t in tickets if _matches(t, needle, domains)}
         found |= db.tickets_whose_messages(session, lambda body: needle in _words(body))
@@ -91,8 +91,8 @@ def conversation(app: App, key: str) -> list[dict[str, Any]] | None:
     for incoming mail, our notice without its footer for outgoing) and `attachments`
     (`filename`, `size`).
     """
-    with db.transaction(app.engine) as session:
-        ticket = db.ticket_by_key(session, key)
+    with db.reading(app.engine) as session:
+        ticket = db.ticket_by_key(session, key, for_update=False)
         if ticket is None:
             return None
         files: dict[int, list[dict[str, Any]]] = {}
@@ -113,8 +113,8 @@ def _own_words(row: db.MessageRow) -> str:
 
 
 def show_ticket(app: App, key: str) -> dict[str, Any] | None:
-    with db.transaction(app.engine) as session:
-        ticket = db.ticket_by_key(session, key)
+    with db.reading(app.engine) as session:
+        ticket = db.ticket_by_key(session, key, for_update=False)
         if ticket is None:
             return None
         return ticket_detail(session, ticket)

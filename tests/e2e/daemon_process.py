@@ -39,7 +39,7 @@ class Daemon:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", *args],
+            [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,

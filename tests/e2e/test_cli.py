@@ -53,7 +53,12 @@ FIELD_CODES = {
 
 
 def cli(
-    state: Path, *args: str, stdin: bytes | None = None, env: dict | None = None, check: bool = True
+    state: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict | None = None,
+    check: bool = True,
+    env_file: str = "/dev/null",
 ) -> subprocess.CompletedProcess:
     """Run `python -m mailintake.cli` with settings only from the environment, as systemd would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
@@ -66,7 +71,7 @@ def cli(
     )
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "mailintake.cli", "--env-file", str(state / "none.env"), *args],
+        [sys.executable, "-m", "mailintake.cli", "--env-file", env_file, *args],
         input=stdin,
         capture_output=True,
         env=full_env,
@@ -157,6 +162,7 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
         "-",
         stdin=client_mail(body=INCOMPLETE_BODY),
         env={"MAILINTAKE_POLL_SECONDS": "5"},
+        env_file=str(state / "none.env"),
     )
     assert json.loads(proc.stdout)["ticket"] == "ABC-000001"
 
@@ -196,7 +202,7 @@ def test_daemon_answers_a_mail_appended_while_it_idles_and_stops_on_sigterm(
     )
     log_file = (tmp_path / "daemon.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "run"],
+        [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", "run"],
         env=env,
         stdout=log_file,
         stderr=subprocess.DEVNULL,

@@ -191,7 +191,7 @@ def test_ingest_json_takes_every_file_and_exits_zero(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
     env.update({"MAILINTAKE_STATE_DIR": str(tmp_path / "state"), "MAILINTAKE_STAFF": STAFF})
     done = subprocess.run(
-        [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", "ingest", "--json",
+        [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", "ingest", "--json",
          *(str(tmp_path / n) for n in files)],
         env=env, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip

@@ -52,7 +52,7 @@ def _command(state: Path, dovecot, user: str, smtp_url: str, log: Path, *args: s
     )
     with log.open("ab") as err:
         return subprocess.Popen(
-            [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", *args],
+            [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -84,7 +84,9 @@ def _settled(state: Path, dovecot, user: str) -> bool:
     if dovecot.list_uids(user, "INBOX") or not (state / "mailintake.db").exists():
         return False
     try:
-        return _query(state, "select count(*) from outbox where status = 'pending'") == [(0,)]
+        return _query(
+            state, "select count(*) from outbox where status in ('pending', 'sending')"
+        ) == [(0,)]
     except sqlite3.OperationalError:
         return False  # the schema is not there yet
 

@@ -62,7 +62,7 @@ class Desk:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILINTAKE_")}
         return subprocess.run(
-            [sys.executable, "-m", "mailintake.cli", "--env-file", "/nonexistent", *args],
+            [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null", *args],
             env={**env, **self.env}, capture_output=True, text=True,
         )  # fmt: skip
 

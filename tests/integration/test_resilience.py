@@ -386,7 +386,7 @@ def test_smtp_down_keeps_replies_in_the_outbox_until_it_is_back(desk):
     for n in range(3):
         desk.deliver(client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl"))
     assert desk.run_once().outcomes == {"created": 3}
-    assert outbox.pending_count(desk.app) == 3
+    assert outbox.waiting_count(desk.app) == 3
     desk.smtp.start()
     later = desk.app.clock() + timedelta(minutes=5)
     assert outbox.flush(desk.app, now=later) == {"sent": 3, "retry": 0, "failed": 0}
@@ -409,18 +409,24 @@ def test_an_unsendable_reply_does_not_block_the_outbox(desk):
     assert any("not delivered" in m["Subject"] for m in desk.to(STAFF))
 
 
-def test_outbox_gives_up_after_48_hours_and_alerts_staff(desk):
-    """A reply that could not be sent for 48 h fails, flags its ticket and staff get an alert."""
+def test_the_outbox_never_gives_up_and_tells_staff_once_when_mail_waits_over_4_hours(desk):
+    """SMTP away for three days: the reply waits (retried at least hourly), staff hear once, then it goes."""
     desk.smtp.stop()
     desk.deliver(client_mail(body=INCOMPLETE_BODY))
     desk.run_once()
-    assert outbox.flush(desk.app, now=desk.app.clock() + timedelta(hours=49))["failed"] == 1
-    [ticket] = desk.rows(db.Ticket)
-    assert ticket.flagged and "48 h" in ticket.flag_reason
+    start = desk.app.clock()
+    for hours in (1, 3, 5, 6, 30, 72):
+        assert outbox.flush(desk.app, now=start + timedelta(hours=hours))["failed"] == 0
+    rows = desk.rows(db.OutboxRow)
+    [reply] = [r for r in rows if r.kind == "request_missing"]
+    assert (reply.status, reply.attempts) == ("pending", 7)
+    assert reply.next_attempt_at <= start + timedelta(hours=72) + outbox.MAX_RETRY * 1.2
+    assert [r.kind for r in rows if r.kind == "outbox_overdue"] == ["outbox_overdue"]
+    assert not desk.rows(db.Ticket)[0].flagged
     desk.smtp.start()
-    outbox.flush(desk.app, now=desk.app.clock() + timedelta(hours=50))
-    assert [m["Subject"] for m in desk.to(STAFF) if "not delivered" in m["Subject"]]
-    assert desk.to(CLIENT) == []
+    assert outbox.flush(desk.app, now=start + timedelta(hours=74))["sent"] == 2
+    assert len(desk.to(CLIENT)) == 1
+    assert [m["Subject"] for m in desk.to(STAFF) if "over 4 h" in m["Subject"]]
 
 
 def test_locked_sqlite_keeps_the_message_in_the_inbox_until_released(desk):

@@ -311,3 +311,13 @@ def test_resolving_a_nowy_ticket_is_refused_and_sends_nothing(desk):
         resolve(desk, warsaw(2026, 11, 26, 15))
     assert desk.ticket()["status"] == Status.NOWY
     assert len(desk.sent()) == 1
+
+
+def test_a_long_sweep_reports_progress_after_every_ticket(desk):
+    """Three tickets due a reminder: the watchdog hook hears the sweep three times, not once at the end."""
+    for n in range(3):
+        desk.receive(client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl"),
+                     warsaw(2026, 11, 26, 14))  # fmt: skip
+    heard: list[int] = []
+    counts = sweeps.run_sweeps(desk.app, warsaw(2026, 11, 27, 14), lambda: heard.append(1))
+    assert counts["reminded"] == 3 and len(heard) == 3

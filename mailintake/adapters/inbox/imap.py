@@ -7,8 +7,9 @@ Seen flag, moving with MOVE (RFC 6851) or COPY + expunge, waiting with IDLE (RFC
 2177), and one reconnect when a stale link fails.
 
 Must not: decide what happens to a message, delete mail other than by moving
-it (SPEC §5), or log a password. Connection faults raise `TransientError`, a
-bad URL or folder `ConfigError`.
+it (SPEC §5), or log a password. Connection faults and refused commands (NO or
+BAD: quota, permissions, a folder missing or in use) raise `TransientError`,
+a bad URL `ConfigError`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mailintake.adapters.inbox import folders as held
 from mailintake.adapters.inbox.account import ImapAccount
 from mailintake.adapters.inbox.protocol import InboxItem
 from mailintake.adapters.oauth2 import TokenProvider
-from mailintake.errors import ConfigError, TransientError
+from mailintake.errors import TransientError
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -53,6 +54,7 @@ def uid_set(uids: Sequence[int]) -> str:
 
 
 LIST_CHUNK = 2000
+IMAP_TIMEOUT = 30  # seconds any one IMAP exchange may block (systemd's TimeoutStopSec allows it)
 
 # Faults of the link or the server, as opposed to a refused command (IMAPClientError).
 _CONNECTION_ERRORS = (OSError, IMAPClientAbortError, socket.timeout)
@@ -91,7 +93,7 @@ class ImapInbox:
                 self.account.port,
                 ssl=self.account.tls,
                 ssl_context=self._ssl_context,
-                timeout=30,
+                timeout=IMAP_TIMEOUT,
             )
         except _CONNECTION_ERRORS as exc:
             raise TransientError(f"cannot connect to {self.account}: {exc}") from exc
@@ -150,7 +152,8 @@ class ImapInbox:
         except IMAPClientError as exc:
             if isinstance(exc, IMAPClientAbortError):
                 raise
-            raise ConfigError(
+            # Transient: a folder deleted under a running daemon may come back (`check` says so).
+            raise TransientError(
                 f"MAILINTAKE_INBOX_URL: cannot open folder {self.account.folder!r}: {exc}"
             ) from exc
         uidvalidity = int(info[b"UIDVALIDITY"])
@@ -183,7 +186,16 @@ class ImapInbox:
                 if fresh or attempt == 2:
                     raise TransientError(f"IMAP {action} on {self.account} failed: {exc}") from exc
                 log.info("inbox.reconnect", action=action, reason=str(exc))
+            except IMAPClientError as exc:
+                raise self._refused(action, exc) from exc
         raise AssertionError("unreachable")
+
+    def _refused(self, action: str, exc: IMAPClientError) -> TransientError:
+        """A command answered NO or BAD (quota, permissions, a folder deleted, a mailbox in
+        use): transient, so the message stays where it is and the caller backs off."""
+        if "TRYCREATE" in str(exc):  # RFC 3501 §7.1: the target folder is gone; make it again
+            self._known_folders.clear()
+        return TransientError(f"IMAP {action} on {self.account} refused: {exc}")
 
     # reading ----------------------------------------------------------------------
 

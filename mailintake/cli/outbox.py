@@ -1,0 +1,67 @@
+"""`mailintake outbox list|retry`: outgoing mail as ops see it, and sending it again (SPEC §9).
+
+Owns: printing outbox rows as a small table or the SPEC JSON, and queueing
+rows again (then flushing, unless `--no-send`). Must not hold business rules
+(`services.outboxops` and `services.outbox` do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mailintake.cli.shared import fail, opened
+from mailintake.config import Settings
+from mailintake.errors import Refusal
+from mailintake.services import outbox, outboxops
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = sub.add_parser("outbox", help="outgoing mail: list, send again").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    p = group.add_parser("list", help="outbox rows, oldest first (all of them by default)")
+    p.add_argument("--status", choices=outboxops.STATUSES, help="only rows of this status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_outbox_list)
+    p = group.add_parser("retry", help="send failed or waiting rows again, now")
+    p.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p.add_argument("--all", action="store_true", help="every failed and waiting row")
+    p.add_argument("--no-send", action="store_true", help="queue them without flushing")
+    p.set_defaults(func=cmd_outbox_retry)
+
+
+def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
+    with opened(settings, read_only=True) as app:
+        rows = outboxops.list_rows(app, args.status)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        when = (row["created_at"] or "")[:16].replace("T", " ")
+        print(f"#{row['id']:<6} {row['status']:<8} {when}  {row['attempts']:>3}x  "
+              f"{row['ticket'] or '-':<11} {row['to']:<32} {row['subject'] or ''}")  # fmt: skip
+        if row["last_error"] and row["status"] != "sent":
+            print(f"{'':8}{row['last_error'].splitlines()[0][:120]}")
+    if not rows:
+        print("outbox is empty" if args.status is None else f"no {args.status} mail")
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    if bool(args.all) == bool(args.ids):
+        return fail("outbox retry: give row ids or --all, not both")
+    with opened(settings) as app:
+        try:
+            queued = outboxops.retry(app, None if args.all else args.ids, app.clock())
+        except Refusal as exc:
+            return fail(str(exc))
+        for row_id in queued:
+            print(f"#{row_id}: queued")
+        if not queued:
+            print("nothing failed or waiting: nothing to send again")
+        if not args.no_send and queued:
+            counts = outbox.flush(app, limit=None)
+            waiting = outbox.waiting_count(app)
+            print(f"sent {counts['sent']}, failed {counts['failed']}, still waiting {waiting}")
+    return 0
