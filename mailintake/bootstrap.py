@@ -22,7 +22,8 @@ from mailintake.adapters.mailer import Mailer, open_mailer
 from mailintake.adapters.oauth2 import TokenProvider, make_token_provider, smtp_uses_oauth2
 from mailintake.adapters.render import Renderer
 from mailintake.app import App, utc_now
-from mailintake.config import Settings, load_clients
+from mailintake.clients import load_clients
+from mailintake.config import Settings
 from mailintake.domain.businessdays import BusinessCalendar
 from mailintake.errors import StateError
 

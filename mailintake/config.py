@@ -1,24 +1,24 @@
 """Settings: read once from the environment and a `.env` file, validated (SPEC section 10).
 
-Owns: the names, defaults and checks of every `MAILINTAKE_*` variable and of
-`config/clients.toml`. A bad value raises `ConfigError` naming the variable.
+Owns: the names, defaults and checks of every `MAILINTAKE_*` variable (the
+client organisations of `config/clients.toml` are read by `clients`). A bad value raises `ConfigError` naming the variable.
 Must not connect to anything; `bootstrap` turns settings into adapters.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from dotenv import dotenv_values
 
+from mailintake.clients import Clients, load_clients
 from mailintake.domain.staffauth import parse_auth_mode
 from mailintake.errors import ConfigError
 
@@ -29,37 +29,6 @@ def default_templates_dir() -> Path:
     """The shipped templates: inside the package when installed, else the checkout's."""
     installed = PACKAGE_DIR / "templates"
     return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
-
-
-@dataclass(frozen=True)
-class SlaPlan:
-    """Targets in business hours (SPEC section 4)."""
-
-    name: str = "standard"
-    first_response_hours: float = 8.0
-    resolution_hours: float = 40.0
-
-
-@dataclass(frozen=True)
-class Client:
-    """A client organisation from `clients.toml`."""
-
-    name: str
-    domains: tuple[str, ...] = ()
-    language: str = "pl"
-    sla: SlaPlan = field(default_factory=SlaPlan)
-
-
-@dataclass(frozen=True)
-class Clients:
-    """Client organisations by mail domain, with the plan for everyone else."""
-
-    by_domain: Mapping[str, Client] = field(default_factory=dict)
-    default: Client = field(default_factory=lambda: Client(name=""))
-
-    def for_address(self, address: str | None) -> Client:
-        domain = (address or "").rpartition("@")[2].lower()
-        return self.by_domain.get(domain, self.default)
 
 
 @dataclass(frozen=True)
@@ -375,50 +344,3 @@ def split_host_port(address: str) -> tuple[str, int]:
 def _looks_like_address(value: str) -> bool:
     local, at, domain = value.partition("@")
     return bool(local and at and "." in domain and " " not in value)
-
-
-def load_clients(path: Path) -> Clients:
-    """Client organisations; a missing file means every client gets the default plan."""
-    if not path.is_file():
-        return Clients()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: {exc}") from exc
-    plans = {name: _plan(name, spec, path) for name, spec in data.get("sla", {}).items()}
-    plans.setdefault("standard", SlaPlan())
-    default = _client("", data.get("default", {}), plans, path)
-    by_domain: dict[str, Client] = {}
-    for name, spec in data.get("clients", {}).items():
-        client = _client(name, spec, plans, path)
-        for domain in client.domains:
-            by_domain[domain] = client
-    return Clients(by_domain=by_domain, default=default)
-
-
-def _plan(name: str, spec: Mapping[str, Any], path: Path) -> SlaPlan:
-    try:
-        return SlaPlan(
-            name=name,
-            first_response_hours=float(spec.get("first_response_hours", 8)),
-            resolution_hours=float(spec.get("resolution_hours", 40)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"MAILINTAKE_CLIENTS_FILE: {path}: sla.{name}: {exc}") from exc
-
-
-def _client(name: str, spec: Mapping[str, Any], plans: Mapping[str, SlaPlan], path: Path) -> Client:
-    plan_name = spec.get("sla", "standard")
-    if plan_name not in plans:
-        raise ConfigError(
-            f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: no SLA plan {plan_name!r}"
-        )
-    language = spec.get("language", "pl")
-    if language not in ("pl", "en"):
-        raise ConfigError(
-            f"MAILINTAKE_CLIENTS_FILE: {path}: client {name!r}: language must be pl or en"
-        )
-    domains = tuple(d.lower() for d in spec.get("domains", ()))
-    return Client(
-        name=spec.get("name", name), domains=domains, language=language, sla=plans[plan_name]
-    )
