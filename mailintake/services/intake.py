@@ -52,6 +52,7 @@ def handle_message(
     its reason and the next goes on; only a real transient fault raises `TransientError`.
     `size_limit=False` handles a message over `MAILINTAKE_MAX_MESSAGE_MB` (an operator's retry).
     """
+    testhooks.pause("intake.received")
     received_at = received_at or app.clock()
     return guard.guarded(
         app, raw, lambda: _take(app, raw, received_at, source_ref, size_limit),
@@ -62,7 +63,6 @@ def handle_message(
 def _take(
     app: App, raw: bytes, received_at: datetime, source_ref: str | None, size_limit: bool
 ) -> Outcome:
-    testhooks.pause("intake.received")
     now = app.clock()
     if size_limit and len(raw) > app.settings.max_message_bytes:
         raise Unprocessable(f"message over {app.settings.max_message_mb:g} MB")
