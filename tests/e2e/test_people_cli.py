@@ -135,6 +135,7 @@ def test_export_writes_attachments_and_raw_messages(tmp_path):
 
 def test_export_of_an_unknown_ticket_fails_with_a_reason(tmp_path):
     """An unknown key is a one-line error, exit 1, nothing written."""
+    cli(tmp_path / "state", "ingest", "-", stdin=client_mail(body="Opis błędu."))
     proc = cli(
         tmp_path / "state",
         "tickets",
@@ -202,7 +203,7 @@ def test_piping_a_long_list_into_head_exits_quietly(tmp_path):
     """`tickets list | head -1` ends without a traceback or a broken-pipe message."""
     state = tmp_path / "state"
     ingest(state, *[client_mail(body=INCOMPLETE_BODY) for _ in range(3)])
-    command = [sys.executable, "-m", "mailintake.cli", "--env-file", str(state / "none.env")]
+    command = [sys.executable, "-m", "mailintake.cli", "--env-file", "/dev/null"]
     env = {**os.environ, "MAILINTAKE_STATE_DIR": str(state), "MAILINTAKE_LOG_FORMAT": "json"}  # fmt: skip
     for _ in range(3):
         proc = subprocess.run(
