@@ -85,6 +85,32 @@ def test_no_document_or_help_text_points_beside_the_checkout() -> None:
     assert [name for name, text in texts.items() if "shared/" in text] == []
 
 
+UNSHIPPED = re.compile(r"\bSPEC\b|\bSPEC\.md\b|\bissue \d+\b|\bseed/")
+
+
+def _read_by_users() -> dict[str, str]:
+    """What ops and clients read: documents, CLI help, shipped config, the unit, mail text."""
+    texts = {p.name: p.read_text(encoding="utf-8") for p in DOCUMENTS} | {"--help": _help_texts()}
+    shipped = [*sorted((REPO / "config").rglob("*")), *sorted((REPO / "systemd").rglob("*"))]
+    for path in (p for p in shipped if p.is_file() and p.suffix != ".eml"):
+        texts[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8")
+    for path in sorted((REPO / "templates").glob("*.j2")):
+        # Jinja comments ({# … #}) are for developers and never reach a reader.
+        text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        texts[str(path.relative_to(REPO))] = text
+    return texts
+
+
+def test_nothing_users_read_cites_documents_they_do_not_have() -> None:
+    """No user-facing text sends its reader to SPEC sections, issues or the seed procedure.
+
+    Those documents are the team's, not the user's: a user of the repository has only
+    README.md and docs/, so the reference would lead nowhere.
+    """
+    cited = {name: UNSHIPPED.findall(text) for name, text in _read_by_users().items()}
+    assert {name: found for name, found in cited.items() if found} == {}
+
+
 def test_the_operations_guide_names_every_setting() -> None:
     """Each MAILINTAKE_* variable the program reads is described in docs/operations.md."""
     source = (REPO / "mailintake" / "config.py").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ do) or be imported by services; `mailintake.cli:main` is the console entry.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable
@@ -25,6 +26,11 @@ from mailintake.config import Settings, load_settings
 from mailintake.errors import ConfigError, MailintakeError, TransientError
 
 GROUPS = (run, jobs, tickets, schema, reports, quarantine, outbox, check)
+DESCRIPTION = (
+    "The e-mail intake of LOG Systems support: run the daemon, and look at and drive "
+    "its tickets, reports, quarantine and outbox. Settings come from the environment "
+    "or --env-file (docs/operations.md)."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailintake", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mailintake", description=DESCRIPTION)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {importlib.metadata.version('mailintake')}",
+    )
     parser.add_argument(
         "--env-file", help="settings file; it must exist (default: ./.env when there is one)"
     )

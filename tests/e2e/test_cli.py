@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -107,6 +108,15 @@ def test_ingest_json_then_show_json_has_every_documented_key(tmp_path):
     assert [t["key"] for t in listed] == ["LOG-000001", "LOG-000002"]
     assert set(listed[0]) == {"key", "status", "client_email", "subject", "created_at", "missing"}
     assert len(list((state / "outbox").glob("*.eml"))) == 2
+
+
+def test_version_names_the_installed_release(tmp_path):
+    """`mailintake --version` prints the installed release, and CHANGELOG.md says what it changed."""
+    release = importlib.metadata.version("mailintake")
+    out = cli(tmp_path / "state", "--version")
+    assert out.stdout.decode().strip() == f"mailintake {release}"
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## {release}" in changelog
 
 
 def test_ingest_from_stdin_like_an_mta_pipe(tmp_path):
