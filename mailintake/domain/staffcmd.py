@@ -138,9 +138,14 @@ class Command:
         if self.resolution is None:
             object.__setattr__(self, "resolution", resolution)
 
-    @property
-    def close_reason(self) -> CloseReason | None:
-        """`staff` for ZAMKNIJ, `duplicate` for DUPLIKAT (SPEC section 2), else None."""
+    def close_reason(self, *, question_unanswered: bool) -> CloseReason | None:
+        """Why this command closes a ticket (SPEC section 2), or None if it closes none.
+
+        `duplicate` for DUPLIKAT; for ZAMKNIJ `no_response` when our question still waits
+        for the client (awaiting or suspended), else `staff`.
+        """
+        if self.action == A.ZAMKNIJ and question_unanswered:
+            return CloseReason.NO_RESPONSE
         return CLOSE_REASONS.get(self.action)
 
     @property

@@ -125,7 +125,9 @@ def _complete(job: Job, ticket: db.Ticket) -> Outcome:
 
 def _close(job: Job, ticket: db.Ticket) -> Outcome:
     check_transition(Status(ticket.status), Status.ZAMKNIETY)
-    lifecycle.close(job.session, job.app, ticket, CloseReason.STAFF, by=job.by, now=job.now,
+    unanswered = ticket.awaiting_client or ticket.suspended
+    reason = job.command.close_reason(question_unanswered=unanswered) or CloseReason.STAFF
+    lifecycle.close(job.session, job.app, ticket, reason, by=job.by, now=job.now,
                     text=job.for_client, note=job.text, files=job.files)  # fmt: skip
     reached_client(ticket, job)
     return done(job, ticket)

@@ -101,6 +101,17 @@ def test_question_goes_to_the_client_and_waits(desk, tag):
     assert mail["Auto-Submitted"] is None
 
 
+def test_closing_a_ticket_whose_question_is_unanswered_says_no_response(desk):
+    """[ZAMKNIJ] while our question waits for the client closes it as `no_response`."""
+    key = desk.open()
+    assert desk.staff(f"[{key}] [PYTANIE]") == {"command": 1}
+    assert desk.staff(f"[{key}] [ZAMKNIJ]") == {"command": 1}
+    assert desk.ticket(key)["close_reason"] == "no_response"
+    other = desk.open()
+    assert desk.staff(f"[{other}] [ZAMKNIJ]") == {"command": 1}
+    assert desk.ticket(other)["close_reason"] == "staff"
+
+
 @pytest.mark.parametrize("tag", ["[NOTATKA]", "[note]", "[Notatka]"])
 def test_note_stays_internal(desk, tag):
     """[NOTATKA] is recorded in the history and nothing is sent to anyone."""

@@ -127,9 +127,14 @@ def test_each_command_names_its_target_status_and_resolution(
 
 def test_closing_commands_carry_their_close_reason() -> None:
     """[ZAMKNIJ] closes with reason staff, [DUPLIKAT …] with reason duplicate (SPEC §2)."""
-    assert parse_command("[ZAMKNIJ]").close_reason is CloseReason.STAFF
-    assert parse_command("[DUPLIKAT LOG-000120]").close_reason is CloseReason.DUPLICATE
-    assert parse_command("[W TRAKCIE]").close_reason is None
+
+    def reason(subject: str, unanswered: bool = False) -> CloseReason | None:
+        return parse_command(subject).close_reason(question_unanswered=unanswered)
+
+    assert reason("[ZAMKNIJ]") is CloseReason.STAFF
+    assert reason("[ZAMKNIJ]", unanswered=True) is CloseReason.NO_RESPONSE
+    assert reason("[DUPLIKAT LOG-000120]", unanswered=True) is CloseReason.DUPLICATE
+    assert reason("[W TRAKCIE]") is None
 
 
 def test_a_command_built_by_hand_fills_in_its_target() -> None:
