@@ -90,7 +90,7 @@ def corpus_summary() -> str | None:
         return f"conformance suite: ran {len(_corpus_tests)} corpus tests on {CORPUS} ({tally})"
     if corpus_required():
         return f"conformance suite: FAILED, required but not found at {CORPUS} ({tally})"
-    return f"conformance suite: not run, {tally}: {absent_reason()}"
+    return f"conformance suite: not run, {absent_reason()} ({tally} of its tests)"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
