@@ -57,7 +57,31 @@ def test_two_from_fields_naming_different_addresses_leave_the_sender_unknown():
     raw = message("From: jan@example.pl\nFrom: Intruz <intruz@evil.example.com>\nSubject: x")
     mail = parse(raw)
     assert mail.from_addr is None
-    assert any("several From" in d for d in mail.defects)
+    assert any("several authors in From" in d for d in mail.defects)
+
+
+def test_one_from_naming_several_authors_leaves_the_sender_unknown():
+    """An RFC 5322 mailbox-list in From (`a@x, b@y`): which one wrote is a guess: no sender."""
+    for value in ("jan@example.pl, intruz@evil.example.com", "Jan <jan@example.pl>, <a@b.pl>"):
+        mail = parse(message(f"From: {value}\nSubject: x"))
+        assert mail.from_addr is None, value
+    assert parse(message("From: jan@example.pl, Jan <jan@example.pl>\nSubject: x")).from_addr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?anna.nowak?=@log-systems.com",
+        "<=?utf-8?q?anna.nowak=40log-systems.com?=>",
+        "Anna <=?utf-8?q?anna.nowak?=@log-systems.com>",
+        "anna.nowak@=?utf-8?q?log-systems.com?=",
+        "jan\x1b[2J@example.pl",
+        "Jan <jan\x00@example.pl>",
+    ],
+)
+def test_an_encoded_word_or_control_in_the_addr_spec_is_no_address(value):
+    """RFC 2047 section 5: no encoded word in an addr-spec; control characters are invalid."""
+    assert parse(message(f"From: {value}\nSubject: x")).from_addr is None
 
 
 INLINE_FROMS = [

@@ -1,0 +1,177 @@
+"""Hostile mail, round 2 (issue 10): client mail never vanishes on wording, senders are exact.
+
+Through real Dovecot and SMTP on SQLite and PostgreSQL (`tests/desk.py`): a client's mail
+that merely *reads* like an out-of-office note or a bounce, or comes from a role-looking
+address, opens a ticket — only machine evidence (headers, a report's MIME structure, a null
+envelope) makes a message an auto-reply or a bounce. An address hidden in RFC 2047 words or
+one of several in a From list is no sender. Control characters in lookup values behave the
+same on both databases.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from mailintake.adapters import db
+from mailintake.services import intake
+from tests.apps import make_app
+from tests.desk import STAFF, running_desk
+from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail
+
+pytestmark = pytest.mark.dovecot
+
+AUTHSERV = "mx.log-systems.com"
+PASS = f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=log-systems.com\r\n".encode()
+
+
+@pytest.fixture
+def desk(tmp_path, dovecot, smtp_server, database_url):
+    with running_desk(
+        tmp_path, dovecot, smtp_server, database_url, staff_auth=f"authres:{AUTHSERV}"
+    ) as d:
+        yield d
+
+
+def _quarantined(desk) -> list[db.QuarantineRow]:
+    with db.transaction(desk.app.engine) as session:
+        return list(session.exec(select(db.QuarantineRow)))
+
+
+# --- 1. a client's mail is never an auto-reply or a bounce on wording alone -----------------
+
+CLIENT_LOOKALIKES = [
+    {"subject": "Nieobecność w biurze: awaria drukarki etykiet"},
+    {"subject": "Poza biurem: raport magazynowy się nie generuje"},
+    {"subject": "Auto-reply w module Magazyn nie działa"},
+    {"subject": "Przesyłka nie została dostarczona – błąd w module Wysyłki"},
+    {"subject": "Nie dostarczono przesylki 12345, system pokazuje błąd"},
+    {"subject": "Returned mail: zwroty nie księgują się"},
+    {
+        "subject": "Undelivered goods report: błąd raportu",
+        "body": COMPLETE_BODY + "\nTowar nie został dostarczony, a raport pokazuje dostawę.\n",
+    },
+    {"sender": "it-admin@firma.pl"},
+    {"sender": "owner-firma@firma.pl"},
+    {"sender": "postmaster@example.pl"},
+    {"name": "Postmaster ACME"},
+    {"name": "Mail Delivery System"},
+]
+
+
+@pytest.mark.parametrize("kw", CLIENT_LOOKALIKES, ids=lambda kw: "|".join(kw.values())[:40])
+def test_client_mail_that_reads_like_a_robot_opens_a_ticket(desk, kw):
+    """Subject wording, a role-looking local part or a display name alone: a client's ticket."""
+    assert desk.run(client_mail(**{"body": COMPLETE_BODY, **kw})) == {"created": 1}
+    [key] = desk.keys()
+    assert desk.ticket(key)["client_email"] == kw.get("sender", "jan.kowalski@example.pl")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"X-Auto-Response-Suppress": "All"},
+        {"Precedence": "auto_reply"},
+    ],
+    ids=lambda h: next(iter(h)),
+)
+def test_an_out_of_office_with_machine_evidence_is_still_no_ticket(desk, headers):
+    """The same wording *with* a machine header is an auto-reply: no ticket, no answer."""
+    raw = client_mail(subject="Nieobecność w biurze: Jan Kowalski", body="Wracam 3.12.\n",
+                      headers=headers)  # fmt: skip
+    assert desk.run(raw) == {"ignored": 1}
+    assert desk.keys() == [] and desk.mails() == []
+
+
+def test_a_wording_bounce_from_a_null_envelope_is_still_a_bounce(desk):
+    """Wording strengthens machine evidence: Return-Path <> and a failure notice is a bounce."""
+    raw = b"Return-Path: <>\r\n" + client_mail(
+        sender="mailer-daemon@mx.example.pl", name="Mail Delivery System",
+        subject="Przesyłka nie została dostarczona",
+        body="Wiadomość nie została dostarczona do odbiorcy: user unknown.\n",
+    )  # fmt: skip
+    assert desk.run(raw) == {"bounce": 1}
+    assert desk.keys() == []
+
+
+# --- 2./3. an address only from a real addr-spec, and only one -------------------------------
+
+
+@pytest.mark.parametrize(
+    "from_line",
+    [
+        b"From: <=?utf-8?q?anna.nowak=40log-systems.com?=>",
+        b"From: =?utf-8?q?anna.nowak?=@log-systems.com",
+        b"From: Anna <=?utf-8?q?anna.nowak?=@log-systems.com>",
+        b"From: anna.nowak@log-systems.com, intruz@example.com",
+        b"From: Jan <jan.kowalski@example.pl>, Anna <anna.nowak@log-systems.com>",
+    ],
+)
+def test_an_encoded_or_listed_sender_runs_no_command_and_joins_nothing(desk, from_line):
+    """Encoded words in an addr-spec, or several authors in From: sender unknown, quarantined."""
+    key = desk.open()
+    before = desk.ticket(key)
+    raw = client_mail(subject=f"[{key}] [ZAMKNIJ]", body="Zamykam.\n")
+    raw = raw.replace(b"From: Jan Kowalski <jan.kowalski@example.pl>", from_line)
+    assert desk.run(PASS + raw) == {"quarantined": 1}
+    after = desk.ticket(key)
+    assert (after["status"], len(after["messages"])) == (before["status"], len(before["messages"]))
+    assert "sender" in _quarantined(desk)[-1].reason
+    assert desk.keys() == [key]
+
+
+# --- 5./8. control characters: the same on both databases, never an address ----------------
+
+
+@pytest.mark.parametrize(
+    ("header", "outcome"),
+    [
+        (b"Message-ID: <ab\x00cd@example.pl>", "created"),
+        (b"In-Reply-To: <x\x00y@example.pl>", "created"),
+        (b"References: <r\x00s@example.pl> <t\x01u@example.pl>", "created"),
+        (b"Message-ID: <esc\x1b[2J@example.pl>", "created"),
+    ],
+)
+def test_control_characters_in_ids_are_handled_alike_on_both_databases(
+    tmp_path, database_url, header, outcome
+):
+    """A NUL or C0 control in a Message-ID, In-Reply-To or References: the same outcome."""
+    app = make_app(tmp_path / "state", database_url=database_url)
+    try:
+        raw = client_mail(body=INCOMPLETE_BODY, message_id="plain@example.pl")
+        name = header.partition(b":")[0]
+        if name == b"Message-ID":
+            raw = raw.replace(b"Message-ID: <plain@example.pl>", header)
+        else:
+            raw = header + b"\r\n" + raw
+        assert intake.handle_message(app, raw).outcome == outcome
+        assert intake.handle_message(app, raw).outcome == "duplicate"
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("local", [b"jan\x00", b"jan\x1b[2J", b"ja\rn", b"jan\x7f"])
+def test_a_control_character_in_the_senders_address_is_no_sender(tmp_path, database_url, local):
+    """NUL, ESC, CR or DEL in the From address: invalid, quarantined alike on both databases."""
+    app = make_app(tmp_path / "state", database_url=database_url)
+    try:
+        raw = client_mail(body=INCOMPLETE_BODY).replace(
+            b"<jan.kowalski@example.pl>", b"<" + local + b".kowalski@example.pl>"
+        )
+        result = intake.handle_message(app, raw)
+        assert result.outcome == "quarantined" and "sender" in (result.reason or "")
+        with db.transaction(app.engine) as session:
+            assert {r.to_addr for r in session.exec(select(db.OutboxRow))} <= {STAFF}
+    finally:
+        app.close()
+
+
+def test_staff_are_never_mailed_at_an_address_with_control_characters():
+    """`is_deliverable` refuses any control character (SPEC section 5: never queued)."""
+    from mailintake.domain.recipients import is_deliverable
+
+    assert is_deliverable(STAFF)
+    for bad in ("jan\x00@example.pl", "jan\x1b[2J@example.pl", "jan@exa\rmple.pl",
+                "jan@example.pl\n", "ja\x7fn@example.pl", "jan\x85@example.pl"):  # fmt: skip
+        assert not is_deliverable(bad), repr(bad)
