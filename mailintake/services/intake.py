@@ -3,7 +3,7 @@
 Owns: `handle_message` — the single entry for every way mail comes in (IMAP,
 Maildir, `ingest` files and pipes, `quarantine retry`), inside `guard`: size
 limit, duplicates (the same bytes, or the same Message-ID with the same
-sender, subject and body), parsing, classification and the route by kind
+sender, subject, body and attachments), parsing, classification and the route by kind
 (client mail to `clientmail`, staff mail to `staff`; auto-replies, reports,
 bounces, spam and our own loops here). What cannot be handled raises
 `Unprocessable` and the guard quarantines it (`holding`). Each call is one
@@ -118,8 +118,15 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
 
 
 def content_sha256(mail: ParsedMail) -> str:
-    """SHA-256 of sender, subject and body: what "the same message" compares (SPEC section 5)."""
-    parts = (mail.from_addr or "", mail.subject, mail.text)
+    """SHA-256 of sender, subject, body and attachments: what "the same message" compares.
+
+    SPEC section 5 names sender, subject and body; a reused Message-ID with the same words
+    but a new attachment (the logs sent after all) is a new message too (issue 10). Each
+    attachment counts by name and content hash; without any, the value is what it was
+    before attachments counted, so rows stored earlier still match.
+    """
+    parts = [mail.from_addr or "", mail.subject, mail.text]
+    parts += [f"{a.filename}:{a.sha256}" for a in mail.attachments]
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -142,7 +149,7 @@ def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
 
 
 def _same_message(session: Session, mail: ParsedMail) -> db.IntakeRow | None:
-    """An earlier intake of this Message-ID with the same sender, subject and body (SPEC §5).
+    """An earlier intake of this Message-ID with the same sender, subject, body and files (§5).
 
     A reused Message-ID on other content is a new message (FreeScout #5591); rows from
     before the fingerprint existed count as the same, as they always did.

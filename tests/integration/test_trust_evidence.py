@@ -175,3 +175,22 @@ def test_staff_are_never_mailed_at_an_address_with_control_characters():
     for bad in ("jan\x00@example.pl", "jan\x1b[2J@example.pl", "jan@exa\rmple.pl",
                 "jan@example.pl\n", "ja\x7fn@example.pl", "jan\x85@example.pl"):  # fmt: skip
         assert not is_deliverable(bad), repr(bad)
+
+
+# --- 7. a reused Message-ID with a new attachment is a new message --------------------------
+
+
+def test_a_reused_message_id_with_a_new_attachment_keeps_the_attachment(desk):
+    """Same Message-ID, sender, subject and text, but the logs attached: not a duplicate."""
+    first = client_mail(body=COMPLETE_BODY, message_id="reused@mailer.example.com")
+    again = client_mail(
+        body=COMPLETE_BODY, message_id="reused@mailer.example.com",
+        attachments=[("spooler.log", "text/plain", b"ERROR spooler stopped\r\n" * 10)],
+    )  # fmt: skip
+    copy = again.replace(b"Date:", b"X-Copy: 1\r\nDate:")
+    assert desk.run(first) == {"created": 1}
+    assert desk.run(again) != {"duplicate": 1}
+    assert desk.run(copy) == {"duplicate": 1}
+    keys = desk.keys()
+    names = [a["filename"] for key in keys for a in desk.ticket(key)["attachments"]]
+    assert "spooler.log" in names
