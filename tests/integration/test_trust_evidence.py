@@ -194,3 +194,37 @@ def test_a_reused_message_id_with_a_new_attachment_keeps_the_attachment(desk):
     keys = desk.keys()
     names = [a["filename"] for key in keys for a in desk.ticket(key)["attachments"]]
     assert "spooler.log" in names
+
+
+# --- 6. header quirks inside MIME parts never lose the client's file ------------------------
+
+_PART = (
+    b"From: Jan Kowalski <jan.kowalski@example.pl>\r\nTo: support@log-systems.com\r\n"
+    b"Subject: Logi spoolera\r\nMessage-ID: <%s@example.pl>\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nLogi w zalaczniku.\r\n--BB\r\n%s\r\n\r\n"
+    b"RVJST1Igc3Bvb2xlciBzdG9wcGVk\r\n--BB--\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "part_headers",
+    [
+        b'Content-Type : text/plain; name="spooler.log"\r\nContent-Transfer-Encoding : base64\r\n'
+        b'Content-Disposition : attachment; filename="spooler.log"',
+        b'Content-Type: text/plain; name="spooler.log"\r\nContent-Transfer-Encoding: base64\r\n'
+        b"Content-Disposition: attachment; filename*",
+        b'Content-Type: text/plain; name="spooler.log"\r\nContent-Transfer-Encoding: base64\r\n'
+        b"Content-Disposition: attachment; filename*=utf-8''%ZZ%broken",
+        b'Content-Type: text/plain; name="spooler.log"\r\nContent-Transfer-Encoding: base64\r\n'
+        b'Content-Disposition: attachment; filename*=""',
+    ],
+    ids=["space-before-colon", "filename*-no-value", "filename*-bad-escape", "filename*-empty"],
+)
+def test_a_broken_part_header_keeps_the_attachment_and_its_name(desk, part_headers):
+    """`Name : value` in a part, or a broken RFC 2231 filename*: the file and its name stay."""
+    raw = _PART % (part_headers[-12:].hex().encode(), part_headers)
+    assert desk.run(raw) == {"created": 1}
+    [key] = desk.keys()
+    files = desk.ticket(key)["attachments"]
+    assert [a["filename"] for a in files] == ["spooler.log"], files
