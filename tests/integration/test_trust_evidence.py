@@ -228,3 +228,32 @@ def test_a_broken_part_header_keeps_the_attachment_and_its_name(desk, part_heade
     [key] = desk.keys()
     files = desk.ticket(key)["attachments"]
     assert [a["filename"] for a in files] == ["spooler.log"], files
+
+
+# --- 11. a quarantine move the server refuses: one entry, one alert ------------------------
+
+
+def test_a_refused_quarantine_move_is_held_once_and_alerted_once(desk, monkeypatch):
+    """The server refuses the move to Quarantine three passes running: one row, one alert."""
+    from mailintake.adapters.inbox.imap import ImapInbox
+    from mailintake.errors import TransientError
+
+    def refuse(self, refs):
+        raise TransientError("MOVE refused: [OVERQUOTA] Quarantine is full")
+
+    monkeypatch.setattr(ImapInbox, "quarantine", refuse)
+    raw = client_mail(body=INCOMPLETE_BODY).replace(
+        b"From: Jan Kowalski <jan.kowalski@example.pl>\r\n", b""
+    )
+    desk.dovecot.append(desk.user, raw)
+    from mailintake import daemon
+
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            daemon.run_once(desk.app)
+    assert len(_quarantined(desk)) == 1
+    monkeypatch.undo()
+    daemon.run_once(desk.app)  # the server takes it now: moved, still one entry
+    assert len(_quarantined(desk)) == 1 and desk.dovecot.list_uids(desk.user, "Quarantine")
+    alerts = [m for m in desk.mails() if "quarantined" in str(m["Subject"])]
+    assert len(alerts) == 1
