@@ -94,9 +94,11 @@ def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
         if seen is not None:
             return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
         outcome = _handle(session, app, msg)
-        session.add(_intake_row(msg, outcome, source_ref))
-    if deployment.note_stamp(app, msg.mail, msg.now):
-        outcome = dataclasses.replace(outcome, unstamped=True)
+        stamp = deployment.note_stamp(session, app, msg.mail, msg.now)
+        outcome = dataclasses.replace(outcome, unstamped=stamp is not None)
+        row = _intake_row(msg, outcome, source_ref)
+        row.unstamped_warned = stamp == "warned"
+        session.add(row)
     log.info("message.processed", ticket=outcome.ticket, outcome=outcome.outcome,
              message_id=msg.mail.message_id, sender=msg.mail.from_addr, reason=outcome.reason,
              source=source_ref)  # fmt: skip
@@ -114,6 +116,7 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
         outcome=outcome.outcome,
         ticket_key=outcome.ticket,
         content_sha256=content_sha256(msg.mail),
+        unstamped=outcome.unstamped,
     )
 
 

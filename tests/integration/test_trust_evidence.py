@@ -10,6 +10,8 @@ same on both databases.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlmodel import select
 
@@ -257,3 +259,34 @@ def test_a_refused_quarantine_move_is_held_once_and_alerted_once(desk, monkeypat
     assert len(_quarantined(desk)) == 1 and desk.dovecot.list_uids(desk.user, "Quarantine")
     alerts = [m for m in desk.mails() if "quarantined" in str(m["Subject"])]
     assert len(alerts) == 1
+
+
+# --- 10. unstamped mail: warned of once an hour across processes, always counted -------------
+
+
+def test_unstamped_ingests_warn_once_an_hour_and_count_in_the_metrics(tmp_path, database_url):
+    """Each MTA-pipe `ingest` is its own process (app): still one warning an hour, by the
+    clock passed in, and every unstamped mail counts in the database-read metric."""
+    import structlog
+    from prometheus_client import generate_latest
+
+    from mailintake.adapters.metrics import Metrics
+
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    times = [start, start + timedelta(minutes=20), start + timedelta(minutes=61)]
+    with structlog.testing.capture_logs() as logs:
+        for n, now in enumerate(times):
+            app = make_app(tmp_path / "state", database_url=database_url, clock=lambda t=now: t,
+                           staff_auth=f"authres:{AUTHSERV}")  # fmt: skip
+            try:
+                raw = client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl")
+                assert intake.handle_message(app, raw).unstamped
+            finally:
+                app.close()
+    assert [e["event"] for e in logs].count("security.mail_unstamped") == 2
+    app = make_app(tmp_path / "state", database_url=database_url)
+    try:
+        text = generate_latest(Metrics(app.engine, poll_interval=30).registry).decode()
+    finally:
+        app.close()
+    assert "mailintake_mail_unstamped_total 3.0" in text
