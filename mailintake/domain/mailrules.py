@@ -282,9 +282,12 @@ def classify(mail: ParsedMail, *, support_address: str, staff: frozenset[str]) -
     """Say what `mail` is and why (SPEC section 5).
 
     The first kind whose evidence is present wins, in this order: LOOP (our own message),
-    SPAM (our border MTA's verdict), REPORT (ARF, MDN), BOUNCE (delivery status), AUTOREPLY (out-of-office, challenge/response,
-    other Auto-Submitted mail), BULK (Precedence bulk/junk/list, List-Id, List-Unsubscribe),
-    STAFF (From is a staff address; its authenticity is checked elsewhere), CLIENT.
+    SPAM (our border MTA's verdict), REPORT (ARF, MDN), BOUNCE (delivery status),
+    AUTOREPLY (out-of-office, challenge/response, other Auto-Submitted mail), BULK
+    (Precedence bulk/junk/list, List-Id, List-Unsubscribe), STAFF (From is a staff
+    address; its authenticity is checked elsewhere), CLIENT. Every kind but the last two
+    needs machine evidence: wording, a role-looking address or a display name alone
+    never makes one (issue 10), so such mail is CLIENT and opens a ticket staff see.
     `reasons` lists the evidence for the kind followed by every reason not to auto-reply.
     """
     kind, evidence = _kind(mail, support_address, staff)
@@ -351,7 +354,8 @@ def _autoreply_verdict(mail: ParsedMail, support_address: str) -> tuple[bool, tu
 
 
 def is_out_of_office(mail: ParsedMail) -> bool:
-    """Whether `mail` is an out-of-office or vacation reply (by header or by subject alone).
+    """Whether `mail` is an out-of-office or vacation reply: by header, or by its subject
+    together with machine evidence (`domain.senders.machine_sent`), never the subject alone.
 
     A delivery-status report is never one, even when it says `Auto-Submitted: auto-replied`
     (exim and Postfix do).
