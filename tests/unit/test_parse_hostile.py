@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailintake.adapters.parse import parse
+from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.adapters.parse.defects import MAX_DEFECTS
 from mailintake.adapters.parse.headers import MAX_ID_BYTES
 from mailintake.adapters.parse.mime import MAX_PARTS
@@ -214,3 +214,32 @@ def test_mime_parts_over_the_cap_are_not_read_and_a_defect_says_so():
     assert len(mail.attachments) < MAX_PARTS
     assert any(f"over {MAX_PARTS} MIME parts" in d for d in mail.defects)
     assert len(mail.defects) <= MAX_DEFECTS
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("".join(f"Cc: c{i}@example.pl\n" for i in range(5_000)), "header fields"),
+        (f"X-Foo: {'a' * 16_000}\n" * 300, "header block"),
+    ],
+    ids=["5,000 fields", "300 x 16 KB fields"],
+)
+def test_a_header_block_past_the_bounds_is_refused_with_its_reason(extra, reason):
+    """Linear, bounded work (issue 10): too many or too large fields → UnparseableMail, said."""
+    with pytest.raises(UnparseableMail, match=reason):
+        parse(message(extra + "Subject: x"))
+
+
+def test_a_mime_part_header_past_the_bound_is_refused_and_parts_are_capped():
+    """100,000 RFC 2231 continuations in one part header; parts counted by any header."""
+    params = "".join(f";\n filename*{i}*=x" for i in range(100_000))
+    raw = message(
+        'Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
+        f"--b\nContent-Type: text/plain\nContent-Disposition: attachment{params}\n\nx\n--b--\n",
+    )
+    with pytest.raises(UnparseableMail, match="MIME part header"):
+        parse(raw)
+    parts = "".join(f"--b\nX-Part: {i}\nContent-Type: text/plain\n\nx\n" for i in range(3_000))
+    mail = parse(message('Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
+                         parts + "--b--\n"))  # fmt: skip
+    assert any("MIME parts" in d for d in mail.defects)

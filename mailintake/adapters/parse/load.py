@@ -82,8 +82,10 @@ def _cut_field(field: bytes) -> bytes:
     return kept.rstrip(b"\r\n ,") + eol
 
 
-MAX_PART_STARTS = 1000  # a part starts where a `--boundary` line meets a Content- header
-_PART_START = re.compile(rb"^--[^\r\n]{1,200}\r?\n(?=content-)", re.IGNORECASE | re.MULTILINE)
+MAX_PART_STARTS = 1000  # a part starts where a `--boundary` line meets a header line
+# Any header line after a boundary-like line, not only Content-*: 100,000 parts starting
+# with `X-Part:` must count as well (issue 10).
+_PART_START = re.compile(rb"^--[^\r\n]{1,200}\r?\n(?=[!-9;-~]+[ \t]*:)", re.MULTILINE)
 
 
 def _bounded_parts(raw: bytes, defects: list[str]) -> bytes:
