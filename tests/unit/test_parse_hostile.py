@@ -243,3 +243,9 @@ def test_a_mime_part_header_past_the_bound_is_refused_and_parts_are_capped():
     mail = parse(message('Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
                          parts + "--b--\n"))  # fmt: skip
     assert any("MIME parts" in d for d in mail.defects)
+
+
+def test_millions_of_lines_are_refused_with_the_reason():
+    """5,000,000 bare CRs (each a line to the stdlib parser): refused, not 400 MB of lines."""
+    with pytest.raises(UnparseableMail, match="lines"):
+        parse(message("Subject: x", "a\r" * 5_000_000))
