@@ -19,7 +19,7 @@ _RESERVED = ("invalid", "localhost")
 
 def is_deliverable(address: str) -> bool:
     """`local@domain.tld`, no spaces, brackets or control characters, no reserved TLD."""
-    match = _ADDRESS.fullmatch(address)
+    match = _ADDRESS.fullmatch(address.strip(" \t"))
     if match is None or len(address) > 254:
         return False
     return match.group(1).lower().rstrip(".").rpartition(".")[2] not in _RESERVED
