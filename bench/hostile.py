@@ -122,6 +122,60 @@ def encoded_words(count: int) -> bytes:
     return _mail("Treść\r\n", subject=" ".join(["=?utf-8?q?=C4=85?="] * count))
 
 
+def rfc2231_continuations(count: int) -> bytes:
+    """One part whose file name is `count` RFC 2231 continuations (`filename*0*=…`)."""
+    params = "".join(f";\r\n filename*{i}*=x" for i in range(count))
+    parts = (
+        "--b\r\nContent-Type: text/plain\r\n\r\nLogi.\r\n"
+        f"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment{params}\r\n\r\n"
+        "x\r\n--b--\r\n"
+    )
+    return _mail(parts, ctype='multipart/mixed; boundary="b"').replace(b"; charset=utf-8", b"")
+
+
+def many_to_headers(fields: int, per_field: int) -> bytes:
+    line = ", ".join(f"u{i}@example.pl" for i in range(per_field))
+    return _mail("Treść\r\n", extra=f"To: {line}\r\n" * fields)
+
+
+def many_cc_fields(count: int) -> bytes:
+    return _mail("Treść\r\n", extra="".join(f"Cc: c{i}@example.pl\r\n" for i in range(count)))
+
+
+def encoded_x_headers(count: int, size: int) -> bytes:
+    word = "=?utf-8?q?" + "=C4=85" * (size // 6 // 4) + "?="
+    value = " ".join([word] * 4)[:size]
+    return _mail("Treść\r\n", extra=f"X-Foo: {value}\r\n" * count)
+
+
+def parts_not_content_first(count: int) -> bytes:
+    parts = "".join(f"--b\r\nX-Part: {i}\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+                    for i in range(count))  # fmt: skip
+    return _mail(parts + "--b--\r\n", ctype='multipart/mixed; boundary="b"').replace(
+        b"; charset=utf-8", b""
+    )
+
+
+def received_headers(count: int) -> bytes:
+    line = (
+        "Received: from mx{0}.example.pl by mx.log-systems.com; Mon, 30 Nov 2026 10:00:00 +0100\r\n"
+    )
+    return _mail("Treść\r\n", extra="".join(line.format(i) for i in range(count)))
+
+
+def subjects(count: int, size: int) -> bytes:
+    value = "Awaria " * (size // 7)
+    return _mail("Treść\r\n", extra=f"Subject: {value}\r\n" * count)
+
+
+def bare_crs(count: int) -> bytes:
+    return _mail("a\r" * count)
+
+
+def qp_soft_breaks(count: int) -> bytes:
+    return _mail("a=\r\n" * count, extra="Content-Transfer-Encoding: quoted-printable\r\n")
+
+
 def big_attachment(megabytes: float) -> bytes:
     return client_message(random.Random(3), 1, int(megabytes * MB))
 
@@ -140,6 +194,16 @@ SHAPES: dict[str, Callable[[], bytes]] = {
     "Cc of 100,000 addresses": lambda: big_header(100_000),
     "Subject of 100,000 encoded words": lambda: encoded_words(100_000),
     "36 MB attachment (at the limit)": lambda: big_attachment(36),
+    # Round 2 (issue 10): shapes a fresh-eyes attack found slow or hungry.
+    "100,000 RFC 2231 continuations": lambda: rfc2231_continuations(100_000),
+    "2,000 To fields × 100 addresses": lambda: many_to_headers(2_000, 100),
+    "200,000 Cc fields": lambda: many_cc_fields(200_000),
+    "3,000 × 16 KB encoded X-Foo": lambda: encoded_x_headers(3_000, 16_384),
+    "100,000 parts, first header not Content-*": lambda: parts_not_content_first(100_000),
+    "100,000 Received": lambda: received_headers(100_000),
+    "500 × 16 KB Subjects": lambda: subjects(500, 16_384),
+    "5,000,000 bare CRs": lambda: bare_crs(5_000_000),
+    "QP 'a=CRLF' × 2,600,000": lambda: qp_soft_breaks(2_600_000),
 }
 
 

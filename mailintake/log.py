@@ -10,9 +10,22 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
 import structlog
+
+from mailintake.adapters import terminal
+
+
+def _escaped(_logger: object, _name: str, event: MutableMapping[str, Any]) -> Any:
+    """Mail-derived text in a console line with its control characters escaped (issue 10):
+    a client's subject `\\x1b[2J` must not clear the operator's terminal. Tracebacks keep
+    their line breaks."""
+    return {
+        key: terminal.safe(value, multiline=key == "exception") if isinstance(value, str) else value
+        for key, value in event.items()
+    }
 
 
 def configure(fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None) -> None:
@@ -30,7 +43,7 @@ def configure(fmt: str = "auto", level: int = logging.INFO, stream: TextIO | Non
     renderer = (
         structlog.dev.ConsoleRenderer(colors=stream.isatty())
         if use_console
-        else structlog.processors.JSONRenderer()
+        else structlog.processors.JSONRenderer()  # json.dumps escapes controls itself
     )
     structlog.configure(
         processors=[
@@ -38,6 +51,7 @@ def configure(fmt: str = "auto", level: int = logging.INFO, stream: TextIO | Non
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            *([_escaped] if use_console else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

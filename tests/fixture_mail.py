@@ -86,12 +86,15 @@ EXPECTED: dict[str, Expected] = {
         Kind.BOUNCE, "bounce", ("ksiegowosc@example.com.pl",), OURS[45], True
     ),
     "bounce-delayed.eml": Expected(Kind.BOUNCE, "bounce", ("biuro@example.net",), OURS[46], False),
-    # A postmaster's notice that is no delivery report: still never answered.
+    # A postmaster's notice that is no delivery report, sent automatically (Auto-Submitted,
+    # Return-Path <>): still never answered.
     "bounce-postmaster-notice.eml": Expected(Kind.BOUNCE, "bounce"),
     # Out-of-office and challenge/response: no ticket, no answer.
     "autoreply-exchange-pl.eml": Expected(Kind.AUTOREPLY, "ignored"),
     "autoreply-rfc3834-en.eml": Expected(Kind.AUTOREPLY, "ignored"),
-    "autoreply-subject-only.eml": Expected(Kind.AUTOREPLY, "ignored"),
+    # An out-of-office subject with no machine header: it may be a client's request, so a
+    # ticket staff see, never answered automatically (issue 10).
+    "autoreply-subject-only.eml": Expected(Kind.CLIENT, "created"),
     "autoreply-challenge.eml": Expected(Kind.AUTOREPLY, "ignored"),
     # Abuse reports, read receipts and list mail.
     "report-arf.eml": Expected(Kind.REPORT, "ignored"),

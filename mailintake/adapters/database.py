@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, create_engine, select
 
+from mailintake.adapters import dbvalues
 from mailintake.adapters.leader import lock_key
 
 
@@ -35,8 +36,11 @@ def make_engine(url: str) -> sa.Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    # No NUL reaches SQL on either database, so both accept and find the same (issue 10).
+    event.listen(engine, "before_cursor_execute", dbvalues.clean_parameters, retval=True)
+    return engine
 
 
 # SQLite transactions: pysqlite's own BEGIN comes only before the first write, so the reads

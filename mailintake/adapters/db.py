@@ -117,6 +117,14 @@ def intake_by_hash(session: Session, sha256: str) -> IntakeRow | None:
     return session.exec(select(IntakeRow).where(IntakeRow.raw_sha256 == sha256)).first()
 
 
+def unstamped_warned_since(session: Session, since: datetime) -> bool:
+    """Whether unstamped mail was warned of at or after `since` (by any process)."""
+    query = select(IntakeRow.id).where(
+        col(IntakeRow.unstamped_warned).is_(True), col(IntakeRow.processed_at) >= since
+    )
+    return session.exec(query.limit(1)).first() is not None
+
+
 def intakes_by_message_id(session: Session, message_id: str) -> list[IntakeRow]:
     query = select(IntakeRow).where(IntakeRow.message_id == message_id)
     return list(session.exec(query.order_by(col(IntakeRow.id))))

@@ -5,7 +5,10 @@ exactly the same mail: NUL characters removed (PostgreSQL text cannot hold
 them), strings cut to their column's size (SQLite does not check it,
 PostgreSQL refuses), indexed strings cut to what a B-tree entry holds
 (PostgreSQL: about 2,700 bytes; a 950-character non-ASCII Message-ID is
-3,000), the same inside JSON values. And `is_transient`: which database
+3,000), the same inside JSON values; and `clean_parameters`, run before every statement,
+so no value reaches SQL with a NUL in it — a lookup (`WHERE message_id = ...`)
+as little as a row (PostgreSQL refuses the statement, SQLite would match on
+it). And `is_transient`: which database
 errors are worth retrying — connection loss, deadlock, serialisation failure,
 lock timeout, server shutting down (PostgreSQL SQLSTATE classes 08 and 57P,
 40001, 40P01, 55P03; SQLite "database is locked"/"busy") — while any other
@@ -40,6 +43,36 @@ def normalise_rows(session: Session, _context: Any, _instances: Any) -> None:
             cleaned = _clean(value, column)
             if cleaned is not value and cleaned != value:
                 setattr(row, column.key, cleaned)
+
+
+def clean_parameters(
+    _conn: Any,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """`before_cursor_execute` hook (retval): every string parameter without NUL characters.
+
+    The one place every lookup and write passes on both databases; `parameters` is a
+    tuple, list or dict, or a sequence of those for `executemany`. Bytes stay as they are.
+    """
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, type(parameters)(_nul_free_params(p) for p in parameters)
+    return statement, _nul_free_params(parameters)
+
+
+def _nul_free_params(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {k: _no_nul(v) for k, v in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_no_nul(v) for v in parameters)
+    return parameters
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
 def _clean(value: Any, column: sa.Column[Any]) -> Any:

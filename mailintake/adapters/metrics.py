@@ -3,7 +3,7 @@
 Owns: the counters the daemon feeds (messages handled by outcome, faults by
 kind, the time of the last successful mailbox pass), the gauges read from the
 database on every scrape (tickets by status, outbox depth and oldest pending
-age), and a small threaded HTTP server on `MAILINTAKE_METRICS_ADDRESS`:
+age, unstamped mail from every process), and a small threaded HTTP server on `MAILINTAKE_METRICS_ADDRESS`:
 `/healthz` answers 503 when the loop has not finished a mailbox pass for five
 poll intervals, 200 otherwise; every other path serves the metrics. Must not
 change anything: it only counts and reads.
@@ -22,7 +22,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 import sqlalchemy as sa
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from sqlmodel import col
@@ -54,6 +54,9 @@ class DatabaseCollector(Collector):
                 depth, oldest = conn.execute(
                     sa.select(sa.func.count(), oldest_created).where(pending)
                 ).one()
+                unstamped = conn.execute(
+                    sa.select(sa.func.count()).where(col(db.IntakeRow.unstamped).is_(True))
+                ).scalar_one()
         except sa.exc.SQLAlchemyError as exc:
             self.on_error.labels(kind="metrics_database").inc()
             log.warning("metrics.database_failed", error=str(exc).splitlines()[0])
@@ -68,6 +71,11 @@ class DatabaseCollector(Collector):
             "mailintake_outbox_pending",
             "Outbox rows not sent yet (pending or sending)",
             value=depth,
+        )
+        yield CounterMetricFamily(
+            "mailintake_mail_unstamped",
+            "Messages our border MTA did not stamp, from every process (README, Security)",
+            value=unstamped,
         )
         yield GaugeMetricFamily(
             "mailintake_outbox_oldest_pending_age_seconds",

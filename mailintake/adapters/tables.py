@@ -177,6 +177,9 @@ class IntakeRow(SQLModel, table=True):
     ticket_key: str | None = Field(default=None, max_length=40)
     # SHA-256 of sender, subject and body: a reused Message-ID on other content is new (§5).
     content_sha256: str | None = Field(default=None, max_length=64)
+    # Our border MTA did not stamp it (issue 10): what the hourly warning and the metric read.
+    unstamped: bool = False
+    unstamped_warned: bool = False  # ... and this one was warned of (once an hour)
 
 
 class QuarantineRow(SQLModel, table=True):

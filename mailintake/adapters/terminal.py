@@ -2,14 +2,15 @@
 
 Owns: `safe` — the one escape of mail-derived text before it is shown (control characters,
 terminal escape sequences, bidirectional overrides and line separators become visible
-`\\x1b`, `\\u202e` escapes, so a subject can neither drive the terminal nor hide text) —
-and `table`, a table laid out by rich to a given width (long cells wrap inside their
+`\\x1b`, `\\u202e` escapes, so a subject can neither drive the terminal nor hide text),
+`json_text` — JSON with the same characters as JSON escapes — and `table`, a table laid out by rich to a given width (long cells wrap inside their
 column, never push the others). Must not decide what is shown; callers pass the cells.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import sys
@@ -25,6 +26,8 @@ _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 _UNSAFE_KEEPING_LINES = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
+# json.dumps escapes C0 inside strings itself; raw C0 in its output is layout (indent).
+_UNSAFE_IN_JSON = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", ""))
 PIPED_WIDTH = 200  # columns when the output is not a terminal (a file, a pager, `head`)
 
 
@@ -40,6 +43,17 @@ def safe(text: object, *, multiline: bool = False) -> str:
     """
     pattern = _UNSAFE_KEEPING_LINES if multiline else _UNSAFE
     return pattern.sub(_escape, str(text))
+
+
+def json_text(value: object, **kwargs: object) -> str:
+    """`value` as JSON (UTF-8 text kept readable) with every unsafe character `\\u`-escaped.
+
+    `json.dumps` escapes C0 controls but, without `ensure_ascii`, writes C1 controls
+    (U+009B is an 8-bit CSI) and bidirectional overrides raw; here they are JSON escapes,
+    so the parsed value is the same and a terminal showing it is not driven (issue 10).
+    """
+    text = json.dumps(value, ensure_ascii=False, **kwargs)  # type: ignore[arg-type]
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def width() -> int:

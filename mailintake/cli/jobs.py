@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from mailintake.adapters import terminal
 from mailintake.cli.shared import EX_TEMPFAIL, fail, first_line, opened, parse_now
 from mailintake.config import Settings
 from mailintake.errors import TransientError
@@ -82,7 +83,7 @@ def print_outcome(name: str, outcome: Outcome, *, as_json: bool) -> None:
         "ticket": outcome.ticket,
         "message_id": outcome.message_id,
     }
-    print(json.dumps(line, ensure_ascii=False), flush=True)
+    print(terminal.json_text(line), flush=True)
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:

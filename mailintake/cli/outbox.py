@@ -8,8 +8,8 @@ rows again (then flushing, unless `--no-send`). Must not hold business rules
 from __future__ import annotations
 
 import argparse
-import json
 
+from mailintake.adapters import terminal
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import Refusal
@@ -35,7 +35,7 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings, read_only=True) as app:
         rows = outboxops.list_rows(app, args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(terminal.json_text(rows, indent=2))
         return 0
     for row in rows:
         when = (row["created_at"] or "")[:16].replace("T", " ")

@@ -7,7 +7,6 @@ the outbox. Must not hold business rules (`services.quarantine` does).
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +50,7 @@ def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings, read_only=True) as app:
         rows = quarantine.list_held(app, include_done=args.all)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(terminal.json_text(rows, indent=2))
         return 0
     if not rows:
         print("quarantine is empty")

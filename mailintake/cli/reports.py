@@ -7,6 +7,7 @@ Owns: the command, its `--format` and `--now`. Must not hold report rules
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mailintake.adapters import terminal
 from mailintake.cli.shared import opened, parse_now
@@ -46,6 +47,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings, args.now, read_only=True) as app:
-        out = reports.render(app, args.which, args.format, app.clock(), width=terminal.width())
+        out = reports.render(app, args.which, args.format, app.clock(), width=terminal.width(),
+                             tty=sys.stdout.isatty())  # fmt: skip
     print(out, end="")
     return 0

@@ -8,7 +8,6 @@ rules; the human form of one ticket is `cli.ticketview`'s.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> int:
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(terminal.json_text(rows, indent=2))
     elif not rows:
         print("(brak zgłoszeń / no tickets)")
     else:
@@ -104,7 +103,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     if detail is None:
         return fail(f"no ticket {args.key}")
     if args.json:
-        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        print(terminal.json_text(detail, indent=2))
     else:
         print(ticketview.render(detail, messages), end="")
     return 0

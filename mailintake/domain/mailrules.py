@@ -5,6 +5,11 @@ report, our own loop, bulk) with the reasons that decided it; the one "may we au
 predicate; the evidence that a message is a delivery-status report (`bounce_reasons`) and
 the `Bounce` value that tells what one reports.
 
+Rule (issue 10): a kind other than client needs machine evidence — headers
+(`domain.senders.machine_sent`), a report's MIME structure, a null or daemon envelope;
+subject or body wording, a role-looking local part or a display name only strengthen
+it, so a client's mail never vanishes for how it reads.
+
 Must not: do I/O, read the clock, or read raw MIME: it sees only the `ParsedMail` the
 adapters built. Reading a report's contents from the raw bytes is `adapters.bounces`; the
 client's words that carry meaning (survey ratings, REKLAMACJA / POTWIERDZAM / AKCEPTUJĘ)
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailintake.domain import senders
 from mailintake.domain.mail import ParsedMail
 from mailintake.domain.text import fold
 
@@ -74,11 +80,6 @@ def _local_part(address: str | None) -> str:
     return (address or "").rpartition("@")[0] or (address or "")
 
 
-def _first_token(value: str) -> str:
-    """The keyword of a header such as `auto-replied (vacation)` or `bulk; x=1`."""
-    return re.split(r"[\s;(]", value.strip(), maxsplit=1)[0].lower()
-
-
 def _report_type(mail: ParsedMail) -> str | None:
     """The `report-type` parameter of a top-level `multipart/report` (RFC 6522)."""
     content_type = mail.header("content-type") or mail.content_type
@@ -123,20 +124,17 @@ def _report_reasons(mail: ParsedMail) -> tuple[str, ...]:
         return (f"Content-Type: multipart/report; report-type={report_type}",)
     if _has_part(mail, "message/feedback-report", "message/disposition-notification"):
         return ("a message/feedback-report or message/disposition-notification part",)
-    if _fold(mail.subject).startswith("complaint about message from "):
+    if _fold(mail.subject).startswith("complaint about message from ") and senders.machine_sent(
+        mail
+    ):
         return ("Subject: a Hotmail JMRP complaint",)  # Microsoft's pre-ARF feedback loop
     if mail.header("x-apple-unsubscribe"):
         return ("X-Apple-Unsubscribe present",)  # Apple Mail's automatic unsubscribe request
     return ()
 
 
-# Senders that only machines use for delivery reports (RFC 5321 section 4.5.1, common MTAs).
-_DAEMON_SENDER = re.compile(
-    r"\b(?:mailer-?daemon|mail-daemon|postmaster|post_master|double-bounce"
-    r"|mail\.delivery\.system|mail delivery (?:sub)?system|microsoftexchange[0-9a-f]*@)"
-)
-
-# Subjects that MTAs use word for word; enough on their own (after "Re:"/"Fwd:").
+# Subjects that MTAs use word for word (after "Re:"/"Fwd:"); like all wording, they only
+# strengthen machine evidence: a client may well write "Returned mail: ..." (issue 10).
 _MTA_SUBJECT = re.compile(
     r"^(?:(?:re|fwd?|aw|wg|tr)\s*:\s*)*(?:undelivered mail returned to sender"
     r"|delivery status notification|returned mail:|mail delivery failed|failure notice"
@@ -161,16 +159,6 @@ _BOUNCE_BODY = re.compile(
 )
 
 
-def _is_daemon(mail: ParsedMail) -> bool:
-    """From or Return-Path names a mailer daemon or postmaster (by address or name)."""
-    sender = _fold(" ".join((mail.header("from") or "", mail.from_addr or "", mail.from_name)))
-    return bool(_DAEMON_SENDER.search(sender) or _DAEMON_SENDER.search(_return_path(mail)))
-
-
-def _return_path(mail: ParsedMail) -> str:
-    return _fold(mail.header("return-path") or "")
-
-
 def bounce_reasons(mail: ParsedMail) -> tuple[str, ...]:
     """Why `mail` is a delivery-status report (RFC 3464 DSN or a common non-standard bounce).
 
@@ -183,31 +171,28 @@ def bounce_reasons(mail: ParsedMail) -> tuple[str, ...]:
         return ("a message/delivery-status part",)
     if mail.header("x-failed-recipients") is not None:
         return ("X-Failed-Recipients present",)  # exim
-    if _is_daemon(mail):
-        return ("From: a mailer daemon or postmaster",)
+    if (senders.machine_sent(mail) or not mail.from_addr) and senders.is_postmaster(mail):
+        return ("From: a mailer daemon or postmaster, sent automatically",)
     return _bounce_wording(mail)
 
 
 def _bounce_wording(mail: ParsedMail) -> tuple[str, ...]:
-    """Non-standard bounces recognised by their words and an automatic sender."""
+    """Non-standard bounces: a delivery failure's words *and* an automatic sender.
+
+    Wording alone never makes a bounce (a logistics client writes "not delivered"), nor
+    does a postmaster-looking sender alone (issue 10): it takes both, and the sender must
+    show in the headers (`senders.machine_sent`, no From) or be a daemon's or postmaster's address
+    (archived bounces lack the Return-Path <> that the delivering MTA stamps).
+    """
+    if not (senders.machine_sent(mail) or not mail.from_addr or senders.is_postmaster(mail)):
+        return ()
     subject = _fold(mail.subject)
     if _MTA_SUBJECT.search(subject):
         return ("Subject: a mail server's delivery failure notice",)
     body = _BOUNCE_BODY.search(_fold(mail.text[:10_000]))
-    if _BOUNCE_SUBJECT.search(subject) and (body or _is_automatic(mail)):
-        return ("Subject and body: a delivery failure notice",)
-    if body and _is_automatic(mail):
-        return ("Body: a delivery failure notice from an automatic sender",)
+    if _BOUNCE_SUBJECT.search(subject) or body:
+        return ("Subject or body: a delivery failure notice from an automatic sender",)
     return ()
-
-
-def _is_automatic(mail: ParsedMail) -> bool:
-    return (
-        not mail.from_addr
-        or _empty_return_path(mail)
-        or _auto_submitted(mail) is not None
-        or _is_role_sender(_local_part(mail.from_addr).lower())
-    )
 
 
 # Out-of-office subjects (SPEC section 5), matched at the start, folded (no diacritics).
@@ -220,33 +205,24 @@ _OOO_SUBJECT = re.compile(
 _OOO_SUFFIX = re.compile(r"\((?:automatic response|auto(?:matic)? reply)\)\s*$")
 
 
-def _auto_submitted(mail: ParsedMail) -> str | None:
-    """The Auto-Submitted keyword when it is not `no` (RFC 3834 section 5)."""
-    value = mail.header("auto-submitted")
-    if value is None or _first_token(value) in ("", "no"):
-        return None
-    return _first_token(value)
-
-
-def _empty_return_path(mail: ParsedMail) -> bool:
-    value = mail.header("return-path")
-    return value is not None and value.strip().strip("<>").strip() == ""
-
-
 def _ooo_reasons(mail: ParsedMail) -> tuple[str, ...]:
-    """Out-of-office and vacation replies, by header or by subject alone."""
+    """Out-of-office and vacation replies: by header, or by subject *with* machine evidence."""
     reasons = []
-    if _auto_submitted(mail) == "auto-replied":
+    if senders.auto_submitted(mail) == "auto-replied":
         reasons.append("Auto-Submitted: auto-replied")
     reasons += [f"{h} present" for h in ("X-Autoreply", "X-Autorespond") if mail.header(h)]
-    if _first_token(mail.header("precedence") or "") == "auto_reply":
+    if senders.first_token(mail.header("precedence") or "") == "auto_reply":
         reasons.append("Precedence: auto_reply")
-    if _first_token(mail.header("x-apple-action") or "") == "vacation":
+    if senders.first_token(mail.header("x-apple-action") or "") == "vacation":
         reasons.append("X-Apple-Action: VACATION")
-    folded = _fold(mail.subject)
-    if _OOO_SUBJECT.search(folded) or _OOO_SUFFIX.search(folded):
+    if _ooo_subject(mail) and (reasons or senders.machine_sent(mail)):
         reasons.append("Subject: out-of-office")
     return tuple(reasons)
+
+
+def _ooo_subject(mail: ParsedMail) -> bool:
+    folded = _fold(mail.subject)
+    return bool(_OOO_SUBJECT.search(folded) or _OOO_SUFFIX.search(folded))
 
 
 # Challenge/response systems that ask the sender to prove they are human.
@@ -257,18 +233,16 @@ def _autoreply_reasons(mail: ParsedMail) -> tuple[str, ...]:
     """Out-of-office, challenge/response, and any other automatically submitted message."""
     reasons = list(_ooo_reasons(mail))
     reasons += [f"{h} present (challenge/response)" for h in _CHALLENGE_HEADERS if mail.header(h)]
-    keyword = _auto_submitted(mail)
+    keyword = senders.auto_submitted(mail)
     if keyword and keyword != "auto-replied":
         reasons.append(f"Auto-Submitted: {keyword}")
-    if _is_role_sender(_local_part(mail.from_addr).lower()):
-        reasons.append("From: a list robot or no-reply address")
     return tuple(reasons)
 
 
 def _bulk_reasons(mail: ParsedMail) -> tuple[str, ...]:
     """List, bulk and junk mail (RFC 2369, RFC 2919, the de-facto Precedence header)."""
     reasons = []
-    precedence = _first_token(mail.header("precedence") or "")
+    precedence = senders.first_token(mail.header("precedence") or "")
     if precedence in ("bulk", "junk", "list"):
         reasons.append(f"Precedence: {precedence}")
     reasons += [f"{h} present" for h in ("List-Id", "List-Unsubscribe") if mail.header(h)]
@@ -278,7 +252,7 @@ def _bulk_reasons(mail: ParsedMail) -> tuple[str, ...]:
 def _suppression_reasons(mail: ParsedMail) -> tuple[str, ...]:
     """Headers that forbid an automatic answer without saying what the message is."""
     reasons = []
-    if _empty_return_path(mail):
+    if senders.empty_return_path(mail):
         reasons.append("Return-Path: <>")
     suppress = {
         v.strip().lower() for v in (mail.header("x-auto-response-suppress") or "").split(",")
@@ -292,22 +266,13 @@ def _suppression_reasons(mail: ParsedMail) -> tuple[str, ...]:
     local = _local_part(mail.from_addr).lower()
     if not mail.from_addr:
         reasons.append("no sender address")
-    elif _is_daemon(mail):
+    elif senders.is_postmaster(mail):
         reasons.append("From: a mailer daemon or postmaster")
-    elif _is_role_sender(local):
+    elif senders.is_role_sender(local):
         reasons.append(f"From: {local} (automated sender)")
+    if _ooo_subject(mail):  # no classification, but no answer to what may be an OOO note
+        reasons.append("Subject: reads like an out-of-office note")
     return tuple(reasons)
-
-
-def _is_role_sender(local: str) -> bool:
-    """List and no-reply addresses, which RFC 3834 section 2 says not to answer."""
-    plain = local.replace("-", "").replace("_", "").replace(".", "")
-    return (
-        local.startswith("owner-")
-        or local.endswith(("-request", "-owner", "-bounces", "-admin"))
-        # Also inside a longer name: gmail-noreply@, dmarc-noreply@, noreply-alerts@.
-        or any(word in plain for word in ("noreply", "donotreply", "donotrespond"))
-    )
 
 
 # --- public rules -------------------------------------------------------------------------
@@ -317,9 +282,12 @@ def classify(mail: ParsedMail, *, support_address: str, staff: frozenset[str]) -
     """Say what `mail` is and why (SPEC section 5).
 
     The first kind whose evidence is present wins, in this order: LOOP (our own message),
-    SPAM (our border MTA's verdict), REPORT (ARF, MDN), BOUNCE (delivery status), AUTOREPLY (out-of-office, challenge/response,
-    other Auto-Submitted mail), BULK (Precedence bulk/junk/list, List-Id, List-Unsubscribe),
-    STAFF (From is a staff address; its authenticity is checked elsewhere), CLIENT.
+    SPAM (our border MTA's verdict), REPORT (ARF, MDN), BOUNCE (delivery status),
+    AUTOREPLY (out-of-office, challenge/response, other Auto-Submitted mail), BULK
+    (Precedence bulk/junk/list, List-Id, List-Unsubscribe), STAFF (From is a staff
+    address; its authenticity is checked elsewhere), CLIENT. Every kind but the last two
+    needs machine evidence: wording, a role-looking address or a display name alone
+    never makes one (issue 10), so such mail is CLIENT and opens a ticket staff see.
     `reasons` lists the evidence for the kind followed by every reason not to auto-reply.
     """
     kind, evidence = _kind(mail, support_address, staff)
@@ -386,7 +354,8 @@ def _autoreply_verdict(mail: ParsedMail, support_address: str) -> tuple[bool, tu
 
 
 def is_out_of_office(mail: ParsedMail) -> bool:
-    """Whether `mail` is an out-of-office or vacation reply (by header or by subject alone).
+    """Whether `mail` is an out-of-office or vacation reply: by header, or by its subject
+    together with machine evidence (`domain.senders.machine_sent`), never the subject alone.
 
     A delivery-status report is never one, even when it says `Auto-Submitted: auto-replied`
     (exim and Postfix do).

@@ -6,7 +6,9 @@ what it is — sender, subject, Date, size, reason — and a capped staff alert)
 block, and one polite notice to its human sender saying the limit and how to
 send large logs; issue 13) and `record_held` (where the mailbox now keeps it,
 so `quarantine retry` can fetch it back by itself). Each opens its own
-transaction: call it outside any. Must not decide *why* a message is held (the
+transaction: call it outside any. A message held again from the same place before
+the mailbox moved it (the server refused the move: the next pass sees it again) keeps
+its one entry and its one alert (issue 10). Must not decide *why* a message is held (the
 intake does) or move it in the mailbox (the inbox does, for the daemon).
 """
 
@@ -40,6 +42,9 @@ def quarantine(
     sha256 = app.blobs.put("raw", raw)
     facts = summarise(raw)
     with db.transaction(app.engine) as session:
+        if (earlier := _still_unmoved(session, source_ref, sha256)) is not None:
+            log.warning("message.quarantined_again", id=earlier.id, source=source_ref)
+            return Outcome("quarantined", None, facts.message_id, earlier.reason)
         row = _held_row(app, facts, reason, source_ref, len(raw), received_at, sha256)
         session.add(row)
         session.flush()
@@ -55,6 +60,9 @@ def quarantine_unread(
     reason = f"message over {app.settings.max_message_mb:g} MB ({size} B), not read"
     facts = summarise(head or b"")
     with db.transaction(app.engine) as session:
+        if (earlier := _still_unmoved(session, source_ref, None)) is not None:
+            log.warning("message.quarantined_again", id=earlier.id, source=source_ref)
+            return Outcome("quarantined", None, facts.message_id, earlier.reason)
         row = _held_row(app, facts, reason, source_ref, size, received_at, None)
         session.add(row)
         session.flush()
@@ -62,6 +70,23 @@ def quarantine_unread(
         _tell_sender_of_size(session, app, facts, size)
     log.error("message.quarantined", reason=reason, source=source_ref)
     return Outcome("quarantined", None, facts.message_id, reason)
+
+
+def _still_unmoved(
+    session: Session, source_ref: str | None, sha256: str | None
+) -> db.QuarantineRow | None:
+    """The held entry of the same message from the same place that the mailbox never moved."""
+    if source_ref is None:
+        return None
+    query = select(db.QuarantineRow).where(
+        db.QuarantineRow.source_ref == source_ref,
+        db.QuarantineRow.status == "held",
+        col(db.QuarantineRow.held_ref).is_(None),
+    )
+    for row in session.exec(query):
+        if row.raw_sha256 == sha256:
+            return row
+    return None
 
 
 def _held_row(

@@ -3,7 +3,7 @@
 Owns: `handle_message` — the single entry for every way mail comes in (IMAP,
 Maildir, `ingest` files and pipes, `quarantine retry`), inside `guard`: size
 limit, duplicates (the same bytes, or the same Message-ID with the same
-sender, subject and body), parsing, classification and the route by kind
+sender, subject, body and attachments), parsing, classification and the route by kind
 (client mail to `clientmail`, staff mail to `staff`; auto-replies, reports,
 bounces, spam and our own loops here). What cannot be handled raises
 `Unprocessable` and the guard quarantines it (`holding`). Each call is one
@@ -94,9 +94,11 @@ def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
         if seen is not None:
             return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
         outcome = _handle(session, app, msg)
-        session.add(_intake_row(msg, outcome, source_ref))
-    if deployment.note_stamp(app, msg.mail, msg.now):
-        outcome = dataclasses.replace(outcome, unstamped=True)
+        stamp = deployment.note_stamp(session, app, msg.mail, msg.now)
+        outcome = dataclasses.replace(outcome, unstamped=stamp is not None)
+        row = _intake_row(msg, outcome, source_ref)
+        row.unstamped_warned = stamp == "warned"
+        session.add(row)
     log.info("message.processed", ticket=outcome.ticket, outcome=outcome.outcome,
              message_id=msg.mail.message_id, sender=msg.mail.from_addr, reason=outcome.reason,
              source=source_ref)  # fmt: skip
@@ -114,12 +116,20 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
         outcome=outcome.outcome,
         ticket_key=outcome.ticket,
         content_sha256=content_sha256(msg.mail),
+        unstamped=outcome.unstamped,
     )
 
 
 def content_sha256(mail: ParsedMail) -> str:
-    """SHA-256 of sender, subject and body: what "the same message" compares (SPEC section 5)."""
-    parts = (mail.from_addr or "", mail.subject, mail.text)
+    """SHA-256 of sender, subject, body and attachments: what "the same message" compares.
+
+    SPEC section 5 names sender, subject and body; a reused Message-ID with the same words
+    but a new attachment (the logs sent after all) is a new message too (issue 10). Each
+    attachment counts by name and content hash; without any, the value is what it was
+    before attachments counted, so rows stored earlier still match.
+    """
+    parts = [mail.from_addr or "", mail.subject, mail.text]
+    parts += [f"{a.filename}:{a.sha256}" for a in mail.attachments]
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -142,7 +152,7 @@ def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
 
 
 def _same_message(session: Session, mail: ParsedMail) -> db.IntakeRow | None:
-    """An earlier intake of this Message-ID with the same sender, subject and body (SPEC §5).
+    """An earlier intake of this Message-ID with the same sender, subject, body and files (§5).
 
     A reused Message-ID on other content is a new message (FreeScout #5591); rows from
     before the fingerprint existed count as the same, as they always did.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -64,15 +63,22 @@ def when(at: datetime | None) -> str:
 
 
 def as_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
+    """The rows as JSON; control characters are JSON escapes (`terminal.json_text`)."""
+    return terminal.json_text(list(rows), indent=2) + "\n"
 
 
-def as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+def as_csv(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], *, for_terminal: bool = False
+) -> str:
+    """RFC 4180 CSV; `for_terminal` (stdout is a tty): control characters shown escaped."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_cell(row[c]) for c in columns])
+        cells = [_csv_cell(row[c]) for c in columns]
+        if for_terminal:
+            cells = [terminal.safe(c) if isinstance(c, str) else c for c in cells]
+        writer.writerow(cells)
     return out.getvalue()
 
 

@@ -203,7 +203,9 @@ REPORTS: dict[str, Callable[[App, datetime], list[dict[str, Any]]]] = {
 }
 
 
-def render(app: App, which: str, fmt: str, now: datetime, *, width: int = 200) -> str:
+def render(
+    app: App, which: str, fmt: str, now: datetime, *, width: int = 200, tty: bool = False
+) -> str:
     """Report `which` (r1 … r4) as `fmt` (table, csv, json); ValueError for unknown names.
 
     `width` is the table's width in columns (a terminal's).
@@ -217,6 +219,6 @@ def render(app: App, which: str, fmt: str, now: datetime, *, width: int = 200) -
     if fmt == "json":
         return reportfmt.as_json(rows)
     if fmt == "csv":
-        return reportfmt.as_csv(COLUMNS[which], rows)
+        return reportfmt.as_csv(COLUMNS[which], rows, for_terminal=tty)
     title = f"{TITLES[which]} ({reportfmt.when(as_utc(now))})\n\n"
     return title + reportfmt.as_table(COLUMNS[which], rows, width=width)

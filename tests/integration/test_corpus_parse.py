@@ -163,9 +163,12 @@ def test_django_helpdesk_tickets(case: dict[str, Any]) -> None:
 
 # Agreement measured when this test was written (116 cases), minus a margin of
 # two cases so harmless changes pass and real regressions fail.
+# Sender: three fewer since issue 10 round 2, on purpose: Zammad takes the first of two
+# authors in one From (mail058) and decodes RFC 2047 words inside the addr-spec
+# (mail117, mail118: `=?utf-8?Q?agent?=@example.com`); for us both leave the sender unknown.
 ZAMMAD_FLOORS = {
-    "from_email": 108,
-    "from_display_name": 109,
+    "from_email": 104,
+    "from_display_name": 106,
     "subject": 111,
     "body": 103,
     "attachment_md5": 103,

@@ -84,16 +84,49 @@ REPORTS = [
 ]
 
 
+# Corpus "bounces" and reports with no machine evidence at all: no report structure, no
+# Auto-Submitted, no null or daemon envelope, no daemon or postmaster address — only words,
+# a no-reply or list-robot local part, or a person forwarding a bounce. A client's mail can
+# look the same, so they are client mail staff see (issue 10: never vanish on wording).
+NO_MACHINE_EVIDENCE = {
+    "flufl.bounce/flufl/bounce/tests/data/bounce_02.txt",  # E500_SMTP_Mail_Service@, words
+    "flufl.bounce/flufl/bounce/tests/data/simple_20.txt",  # a person's "RE: ... non remis"
+    "flufl.bounce/flufl/bounce/tests/data/simple_22.txt",  # Symantec_AntiVirus..@, words
+    *(f"sisimai/maildir/bsd/lhost-amazonses-{n:02d}.eml" for n in range(9, 14)),  # no-reply@, JSON
+    "sisimai/maildir/bsd/lhost-fml-02.eml",  # neko-admin@ list robot
+    "sisimai/maildir/bsd/lhost-fml-03.eml",
+    *(f"sisimai/maildir/{d}/lhost-kddi-01.eml" for d in ("bsd", "dos", "mac")),  # no-reply@
+    "sisimai/maildir/bsd/lhost-sendmail-14.eml",  # "Fwd: Returned mail" from a person
+    "sisimai/maildir/err/make-test-36.eml",  # the same
+    *(f"sisimai/maildir/bsd/arf-{n}.eml" for n in (22, 23, 24)),  # a JMRP subject only
+}
+
+
 def _params(paths: list[Path]) -> list:
     return corpus_params(paths, ids=lambda p: str(p.relative_to(CORPUS)))
 
 
-@pytest.mark.parametrize("path", _params(BOUNCES))
+def _machine_made(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if str(p.relative_to(CORPUS)) not in NO_MACHINE_EVIDENCE]
+
+
+def _unevidenced(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if str(p.relative_to(CORPUS)) in NO_MACHINE_EVIDENCE]
+
+
+@pytest.mark.parametrize("path", _params(_machine_made(BOUNCES)))
 def test_bounce_is_never_a_client_nor_answered(path: Path) -> None:
-    """Every corpus bounce is classified as something other than client mail, and never answered."""
+    """Every corpus bounce with machine evidence is not client mail, and never answered."""
     _, _, result = _classify(path)
     assert result.kind not in (Kind.CLIENT, Kind.STAFF), result
     assert not result.may_autoreply, result
+
+
+@pytest.mark.parametrize("path", _params(_unevidenced(BOUNCES + REPORTS)))
+def test_a_bounce_with_no_machine_evidence_is_client_mail(path: Path) -> None:
+    """Words, a role-looking local part or a display name alone make no bounce (issue 10)."""
+    _, _, result = _classify(path)
+    assert result.kind is Kind.CLIENT, result
 
 
 @pytest.mark.parametrize("path", _params(AUTOREPLIES + CHALLENGES))
@@ -111,7 +144,7 @@ def test_out_of_office_replies_are_autoreplies(path: Path) -> None:
     assert result.kind is Kind.AUTOREPLY, result
 
 
-@pytest.mark.parametrize("path", _params(REPORTS))
+@pytest.mark.parametrize("path", _params(_machine_made(REPORTS)))
 def test_arf_and_mdn_are_reports(path: Path) -> None:
     """ARF abuse reports and MDN read receipts are REPORT and never answered."""
     _, _, result = _classify(path)
@@ -167,9 +200,9 @@ def test_corpus_bounces_are_bounces_and_are_read() -> None:
 
 
 # Agreement floors, measured when this test was written (see _agreement); they only go up.
-BOUNCE_KIND_FLOOR = 0.99  # 1020 of 1027
+BOUNCE_KIND_FLOOR = 0.98  # 1011 of 1027; 15 have no machine evidence (NO_MACHINE_EVIDENCE)
 RECIPIENTS_FOUND_FLOOR = 0.84  # 861 of 1020
-FLUFL_FLOOR = 0.95  # 96 of 101
+FLUFL_FLOOR = 0.93  # 94 of 101: bounce_02 and simple_22 have no machine evidence
 BOUNCEPARSER_FLOOR = 0.97  # 37 of 38
 ORIGINAL_ID_FLOOR = 1.0
 

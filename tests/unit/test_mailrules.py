@@ -144,7 +144,11 @@ def test_all_reasons_are_listed() -> None:
 
 def test_staff_out_of_office_is_an_autoreply() -> None:
     """A staff member's out-of-office is AUTOREPLY, not a staff command."""
-    message = mail(subject="Automatic reply: [LOG-000001] x", from_addr=next(iter(STAFF)))
+    message = mail(
+        subject="Automatic reply: [LOG-000001] x",
+        from_addr=next(iter(STAFF)),
+        headers={"X-Auto-Response-Suppress": "All"},  # what Exchange's OOF carries
+    )
     assert kind_of(message) is Kind.AUTOREPLY
 
 
@@ -188,12 +192,20 @@ def test_exchange_rule_forward_stays_client_but_unanswered() -> None:
         "Re: blah (Automatic Response)",
     ],
 )
-def test_out_of_office_subject_alone_is_an_autoreply(subject: str) -> None:
-    """An out-of-office subject without any header is enough (Polish, English, others)."""
+def test_out_of_office_subject_is_an_autoreply_only_with_machine_evidence(subject: str) -> None:
+    """An out-of-office subject (Polish, English, others) strengthens machine evidence only.
+
+    Alone it is a client's mail (issue 10: "Poza biurem: raport..." is a real request), not
+    answered automatically just in case; with an RFC 3834 or Microsoft header it is AUTOREPLY.
+    """
     message = mail(subject=subject)
-    assert is_out_of_office(message)
-    assert kind_of(message) is Kind.AUTOREPLY
+    assert not is_out_of_office(message)
+    assert kind_of(message) is Kind.CLIENT
     assert not may_autoreply(message, support_address=SUPPORT)[0]
+    for header in ({"X-Auto-Response-Suppress": "All"}, {"Precedence": "bulk"}):
+        with_header = mail(subject=subject, headers=header)
+        assert is_out_of_office(with_header)
+        assert kind_of(with_header) is Kind.AUTOREPLY
 
 
 @pytest.mark.parametrize(
@@ -357,8 +369,15 @@ def test_exim_failed_recipients_header_without_raw() -> None:
     ],
 )
 def test_mail_server_bounce_subjects(subject: str) -> None:
-    """The common non-standard bounce subjects make a BOUNCE even from an ordinary address."""
-    assert kind_of(mail(subject=subject, from_addr="system@mx.klient.pl")) is Kind.BOUNCE
+    """The common non-standard bounce subjects make a BOUNCE from a null envelope only.
+
+    From an ordinary address with no machine evidence, the same subject is client mail.
+    """
+    null = {"Return-Path": "<>"}
+    assert kind_of(mail(subject=subject, from_addr="system@mx.klient.pl", headers=null)) is (
+        Kind.BOUNCE
+    )
+    assert kind_of(mail(subject=subject, from_addr="system@mx.klient.pl")) is Kind.CLIENT
 
 
 @pytest.mark.parametrize(

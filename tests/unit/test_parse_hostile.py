@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailintake.adapters.parse import parse
+from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.adapters.parse.defects import MAX_DEFECTS
 from mailintake.adapters.parse.headers import MAX_ID_BYTES
 from mailintake.adapters.parse.mime import MAX_PARTS
@@ -57,7 +57,31 @@ def test_two_from_fields_naming_different_addresses_leave_the_sender_unknown():
     raw = message("From: jan@example.pl\nFrom: Intruz <intruz@evil.example.com>\nSubject: x")
     mail = parse(raw)
     assert mail.from_addr is None
-    assert any("several From" in d for d in mail.defects)
+    assert any("several authors in From" in d for d in mail.defects)
+
+
+def test_one_from_naming_several_authors_leaves_the_sender_unknown():
+    """An RFC 5322 mailbox-list in From (`a@x, b@y`): which one wrote is a guess: no sender."""
+    for value in ("jan@example.pl, intruz@evil.example.com", "Jan <jan@example.pl>, <a@b.pl>"):
+        mail = parse(message(f"From: {value}\nSubject: x"))
+        assert mail.from_addr is None, value
+    assert parse(message("From: jan@example.pl, Jan <jan@example.pl>\nSubject: x")).from_addr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?anna.nowak?=@log-systems.com",
+        "<=?utf-8?q?anna.nowak=40log-systems.com?=>",
+        "Anna <=?utf-8?q?anna.nowak?=@log-systems.com>",
+        "anna.nowak@=?utf-8?q?log-systems.com?=",
+        "jan\x1b[2J@example.pl",
+        "Jan <jan\x00@example.pl>",
+    ],
+)
+def test_an_encoded_word_or_control_in_the_addr_spec_is_no_address(value):
+    """RFC 2047 section 5: no encoded word in an addr-spec; control characters are invalid."""
+    assert parse(message(f"From: {value}\nSubject: x")).from_addr is None
 
 
 INLINE_FROMS = [
@@ -190,3 +214,38 @@ def test_mime_parts_over_the_cap_are_not_read_and_a_defect_says_so():
     assert len(mail.attachments) < MAX_PARTS
     assert any(f"over {MAX_PARTS} MIME parts" in d for d in mail.defects)
     assert len(mail.defects) <= MAX_DEFECTS
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("".join(f"Cc: c{i}@example.pl\n" for i in range(5_000)), "header fields"),
+        (f"X-Foo: {'a' * 16_000}\n" * 300, "header block"),
+    ],
+    ids=["5,000 fields", "300 x 16 KB fields"],
+)
+def test_a_header_block_past_the_bounds_is_refused_with_its_reason(extra, reason):
+    """Linear, bounded work (issue 10): too many or too large fields → UnparseableMail, said."""
+    with pytest.raises(UnparseableMail, match=reason):
+        parse(message(extra + "Subject: x"))
+
+
+def test_a_mime_part_header_past_the_bound_is_refused_and_parts_are_capped():
+    """100,000 RFC 2231 continuations in one part header; parts counted by any header."""
+    params = "".join(f";\n filename*{i}*=x" for i in range(100_000))
+    raw = message(
+        'Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
+        f"--b\nContent-Type: text/plain\nContent-Disposition: attachment{params}\n\nx\n--b--\n",
+    )
+    with pytest.raises(UnparseableMail, match="MIME part header"):
+        parse(raw)
+    parts = "".join(f"--b\nX-Part: {i}\nContent-Type: text/plain\n\nx\n" for i in range(3_000))
+    mail = parse(message('Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
+                         parts + "--b--\n"))  # fmt: skip
+    assert any("MIME parts" in d for d in mail.defects)
+
+
+def test_millions_of_lines_are_refused_with_the_reason():
+    """5,000,000 bare CRs (each a line to the stdlib parser): refused, not 400 MB of lines."""
+    with pytest.raises(UnparseableMail, match="lines"):
+        parse(message("Subject: x", "a\r" * 5_000_000))

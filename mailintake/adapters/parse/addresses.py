@@ -10,9 +10,14 @@ Decisions worth knowing (issue 10, SPEC section 6):
 - An address never comes from a display name, decoded or not: RFC 2047 words are
   decoded *after* parsing, as RFC 2047 section 5 says, so
   `=?utf-8?q?Anna:_anna@x?= <intern@x>` is `intern@x`.
+- Nor from an RFC 2047 encoded word inside the addr-spec (RFC 2047 section 5: an
+  encoded word may not appear there): `=?utf-8?q?anna?=@x` or
+  `<=?utf-8?q?anna=40x?=>` is no address, though the standard library decodes it.
+- Control characters (C0, DEL, C1: NUL, ESC, CR...) make an address invalid.
 - The sender is the `From` field only (RFC 5322 section 3.6.2: the author);
   `Sender` and `Reply-To` are forgeable just the same and say nothing about who
-  wrote. No parsable `user@domain` in `From` → no sender (the intake quarantines).
+  wrote. No parsable `user@domain` in `From`, or several authors in one `From`
+  (a mailbox-list) or in several → no sender (the intake quarantines).
 - A header value is read up to `MAX_HEADER_CHARS` and `MAX_ADDRESSES` addresses:
   the grammar is recursive descent, and a 1 MB To list must stay cheap.
 
@@ -32,7 +37,10 @@ from mailintake.adapters.parse.headers import one_line, unfold
 
 MAX_HEADER_CHARS = 16_384
 MAX_ADDRESSES = 100
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
+_ADDRESS = re.compile(
+    r"[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f-\x9f]+@[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f-\x9f]+"
+)
+_NOT_IN_ADDR_SPEC = re.compile(r"[\s\"\\]+")
 _HEADER_FACTORY = email.policy.default.header_factory
 _QUOTED_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)')
 _ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
@@ -59,9 +67,16 @@ def parse_addresses(value: str, hint: str | None = None) -> list[tuple[str, str]
     pairs = []
     for mailbox in mailboxes:
         addr = f"{mailbox.username}@{mailbox.domain}".lower()
-        if mailbox.username and mailbox.domain and _ADDRESS.fullmatch(addr):
+        if mailbox.username and mailbox.domain and _usable(addr, value):
             pairs.append((_name(value, mailbox.display_name, len(mailboxes), hint), addr))
     return pairs
+
+
+def _usable(addr: str, value: str) -> bool:
+    """`addr` is a plain `user@domain` written as such in the raw `value`, not decoded."""
+    if not _ADDRESS.fullmatch(addr) or "=?" in addr:
+        return False
+    return _NOT_IN_ADDR_SPEC.sub("", addr) in _NOT_IN_ADDR_SPEC.sub("", value.lower())
 
 
 def _name(value: str, parsed: str, count: int, hint: str | None) -> str:
@@ -90,19 +105,23 @@ def _comment_name(value: str, count: int) -> str:
 def _angle_addresses(value: str) -> list[tuple[str, str]]:
     """A value the grammar cannot read (`anna@x <evil@y>`): only its `<addr>` parts count."""
     found = _ANGLE_ADDR.findall(_QUOTED_OR_COMMENT.sub(" ", value))[:MAX_ADDRESSES]
-    return [(_name(value, "", len(found), None), a.lower()) for a in found if _ADDRESS.fullmatch(a)]
+    return [
+        (_name(value, "", len(found), None), a.lower()) for a in found if _usable(a.lower(), value)
+    ]
 
 
 def sender(msg: Message, defects: list[str], hint: str | None) -> tuple[str, str]:
-    """(display name, address) of the first mailbox of `From`; ("", "") when there is none.
+    """(display name, address) of the one mailbox of `From`; ("", "") when there is none.
 
-    Several `From` fields naming different addresses leave the sender unknown: which
-    one wrote is anyone's guess (a DKIM replay prepends one; issue 10).
+    Several `From` fields naming different addresses, or one `From` naming several
+    (an RFC 5322 mailbox-list), leave the sender unknown: which one wrote is anyone's
+    guess (a DKIM replay prepends one; issue 10).
     """
     values = raw_values(msg, "from")
-    firsts = [found[0] for value in values if (found := parse_addresses(value, hint))]
-    if len({addr for _, addr in firsts}) > 1:
-        defects.append("several From fields with different addresses: sender unknown")
+    found = [pair for value in values for pair in parse_addresses(value, hint)]
+    firsts = [pairs[0] for value in values if (pairs := parse_addresses(value, hint))]
+    if len({addr for _, addr in found}) > 1:
+        defects.append("several authors in From: sender unknown")
         return "", ""
     if values and not firsts:
         defects.append("From has no parsable address: sender unknown")

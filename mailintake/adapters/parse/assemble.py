@@ -1,6 +1,7 @@
 """The top-level `parse()`: raw bytes → one `ParsedMail`, assembled from the other modules.
 
-Owns: refusing input with nothing usable in it (`UnparseableMail`), choosing
+Owns: refusing input with nothing usable in it or past the shape limits
+(`UnparseableMail`, `bounds`), choosing
 the large-message path (`large`) and falling back to the normal one, and
 putting the values of `load`, `headers`, `addresses`, `dates`, `mime` and
 `owntext` together into `domain.mail.ParsedMail` (SPEC §5).
@@ -15,6 +16,7 @@ from email.message import Message
 
 from mailintake.adapters.parse import large
 from mailintake.adapters.parse.addresses import address_list, sender
+from mailintake.adapters.parse.bounds import check_bounds
 from mailintake.adapters.parse.dates import message_date
 from mailintake.adapters.parse.defects import MAX_DEFECTS
 from mailintake.adapters.parse.headers import (
@@ -31,12 +33,14 @@ from mailintake.domain.mail import ParsedMail
 
 
 class UnparseableMail(Exception):
-    """The bytes hold nothing a ticket could be made of (no headers and no body)."""
+    """The bytes hold nothing a ticket could be made of, or are past a shape limit (`bounds`)."""
 
 
 def _check_usable(raw: bytes) -> None:
     if not raw.strip():  # corpus sisimai/mailbox/size-0, size-1
         raise UnparseableMail("empty input")
+    if (over := check_bounds(raw)) is not None:  # bounded work (issue 10)
+        raise UnparseableMail(over)
 
 
 def parse(raw: bytes) -> ParsedMail:

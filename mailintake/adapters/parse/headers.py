@@ -72,21 +72,26 @@ def _header_text(raw: object, defects: list[str], hint: str | None) -> str:
 
 
 _MSGID = re.compile(r"<([^<>]*)>")
+_NOT_IN_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 MAX_ID_BYTES = 250  # a Message-ID is an index key: PostgreSQL's B-tree holds ~2,700 bytes
 MAX_REFERENCES = 50  # RFC 5322 §3.6.4: a trimmed References keeps the first and the latest
 
 
 def msg_ids(value: str | None) -> tuple[str, ...]:
-    """Bare Message-IDs (no brackets, no white space) in the order written, each once.
+    """Bare Message-IDs (no brackets, white space or control characters) in order, each once.
+
+    Control characters (C0 with NUL, DEL, C1) are removed here, the one place every
+    Message-ID, In-Reply-To and References id passes, so each database looks up and
+    stores the same value (PostgreSQL refuses NUL, SQLite keeps it; issue 10).
 
     An id longer than `MAX_ID_BYTES` in UTF-8 is shortened to its start and a SHA-256 of
     the whole, the same way wherever it appears, so threading still matches (issue 10).
     """
     if not value:
         return ()
-    found = [re.sub(r"\s+", "", m) for m in _MSGID.findall(value)]
+    found = [_NOT_IN_ID.sub("", m) for m in _MSGID.findall(value)]
     if not found:  # some mailers omit the brackets
-        found = value.split()
+        found = [_NOT_IN_ID.sub("", m) for m in value.split()]
     return tuple(dict.fromkeys(bounded_id(mid) for mid in found if mid))
 
 

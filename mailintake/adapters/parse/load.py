@@ -28,6 +28,7 @@ def load_message(raw: bytes, defects: list[str]) -> tuple[Message, object | None
         defects.append("CR-only line endings converted to LF")
         raw = raw.replace(b"\r", b"\n")
     raw = _close_header_names(raw, defects)
+    raw = _close_part_header_names(raw, defects)
     raw = _bounded_fields(raw, defects)
     raw = _bounded_parts(raw, defects)
     msg, mp = _parse_bytes(raw, defects)
@@ -81,8 +82,10 @@ def _cut_field(field: bytes) -> bytes:
     return kept.rstrip(b"\r\n ,") + eol
 
 
-MAX_PART_STARTS = 1000  # a part starts where a `--boundary` line meets a Content- header
-_PART_START = re.compile(rb"^--[^\r\n]{1,200}\r?\n(?=content-)", re.IGNORECASE | re.MULTILINE)
+MAX_PART_STARTS = 1000  # a part starts where a `--boundary` line meets a header line
+# Any header line after a boundary-like line, not only Content-*: 100,000 parts starting
+# with `X-Part:` must count as well (issue 10).
+_PART_START = re.compile(rb"^--[^\r\n]{1,200}\r?\n(?=[!-9;-~]+[ \t]*:)", re.MULTILINE)
 
 
 def _bounded_parts(raw: bytes, defects: list[str]) -> bytes:
@@ -148,6 +151,33 @@ def _close_header_names(raw: bytes, defects: list[str]) -> bytes:
         return raw
     defects.append("white space before a header's colon (RFC 5322 obsolete syntax) removed")
     return _SPACED_NAME.sub(rb"\1:", head) + raw[len(head) :]
+
+
+# A MIME part's header block: a boundary line, then header lines up to the blank line.
+_PART_HEAD = re.compile(rb"^--[^\s][^\r\n]{0,199}\r?\n((?:[^\r\n]+\r?\n){1,100})", re.MULTILINE)
+_SPACED_CONTENT = re.compile(rb"^((?:content-[a-z0-9-]+|mime-version))[ \t]+:", re.I | re.M)
+
+
+def _close_part_header_names(raw: bytes, defects: list[str]) -> bytes:
+    """`Content-Type : x` → `Content-Type: x` in each MIME part's header block (issue 10).
+
+    As for the top block: the stdlib would end the part's headers there, and the part
+    (often the client's attachment) would become text. Only `Content-*` and
+    `MIME-Version` fields after a boundary line are touched, never body text.
+    """
+    if not _SPACED_CONTENT.search(raw):
+        return raw
+
+    def closed(match: re.Match[bytes]) -> bytes:
+        block = match.group(1)
+        return match.group(0)[: match.start(1) - match.start(0)] + _SPACED_CONTENT.sub(
+            rb"\1:", block
+        )
+
+    fixed = _PART_HEAD.sub(closed, raw)
+    if fixed != raw:
+        defects.append("white space before a MIME part header's colon removed")
+    return fixed
 
 
 _LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

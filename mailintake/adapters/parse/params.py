@@ -41,17 +41,51 @@ def has_8bit_params(part: Message) -> bool:
 
 
 def part_filename(part: Message, defects: list[str] | None, hint: str | None) -> str | None:
-    """The part's file name, decoded from RFC 2231, RFC 2047 or raw 8-bit."""
+    """The part's file name, decoded from RFC 2231, RFC 2047 or raw 8-bit.
+
+    Content-Disposition `filename` first, then Content-Type `name` (the stdlib's order),
+    each parameter read by itself: one that is missing, empty or broken (`filename*`
+    with no value, RFC 2231 `%` escapes that are not hex) falls back to the other, so
+    a good `name="spooler.log"` survives a broken `filename*` (issue 10). A broken
+    name is used only when there is no other.
+    """
     part = _with_decoded_params(part, defects, hint)
+    broken: str | None = None
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        name, ok = _param_name(part, header, param, defects, hint)
+        if name and ok:
+            return name
+        broken = broken or name
+    return broken
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _param_name(
+    part: Message, header: str, param: str, defects: list[str] | None, hint: str | None
+) -> tuple[str | None, bool]:
+    """(the decoded value of one name parameter, whether it decoded cleanly)."""
     try:
-        name = part.get_filename()
+        value = part.get_param(param, header=header)
     except Exception as exc:  # noqa: BLE001
-        add_defect(defects, f"filename unreadable: {exc!r}")
-        name = None
-    if not name:
-        return None
-    name = _rfc2231_bytes(part, name, defects)
-    return decode_words(unfold(name), defects, hint)
+        add_defect(defects, f"{header} {param} unreadable: {exc!r}")
+        return None, False
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
+        charset, _lang, text = value
+        text = email.utils.unquote(text or "")
+        if not text.strip():
+            return None, False
+        data = text.encode("latin-1", errors="surrogateescape")
+        data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+        decoded = (decode_bytes(data, charset or "utf-8", defects) or "").strip()
+        ok = bool(decoded) and not _BAD_ESCAPE.search(text) and "\ufffd" not in decoded
+        if not ok:
+            add_defect(defects, f"{header} {param}*: broken RFC 2231 value")
+        return decoded or None, ok
+    if not value or not str(value).strip():
+        return None, False
+    return decode_words(unfold(str(value)), defects, hint).strip() or None, True
 
 
 def _with_decoded_params(part: Message, defects: list[str] | None, hint: str | None) -> Message:
@@ -79,29 +113,6 @@ def described_name(part: Message, ext: str) -> str | None:
     if not text or len(text) > 80:
         return None
     return text if "." in text[-6:] else f"{text}{ext}"
-
-
-def _rfc2231_bytes(part: Message, name: str, defects: list[str] | None) -> str:
-    """Redo RFC 2231 decoding when the stdlib gave up on the declared charset.
-
-    Only the parameter that supplied the name is re-decoded (the stdlib's order:
-    Content-Disposition `filename`, then Content-Type `name`): a broken `name*`
-    with no value must not wipe a good `filename` (issue 10).
-    """
-    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
-        try:
-            value = part.get_param(param, header=header)
-        except Exception:  # noqa: BLE001
-            continue
-        if not value or (isinstance(value, tuple) and not value[2]):
-            continue  # absent or empty: the name came from the other one
-        if not isinstance(value, tuple):
-            return name
-        charset, _lang, text = value
-        data = email.utils.unquote(text).encode("latin-1", errors="surrogateescape")
-        data = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
-        return decode_bytes(data, charset, defects) or name
-    return name
 
 
 def part_content_id(part: Message) -> str | None:
