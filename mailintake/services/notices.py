@@ -31,8 +31,8 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.adapters.render import Rendered
 from mailintake.app import App
-from mailintake.domain import staffcmd
-from mailintake.domain.mail import Attachment
+from mailintake.domain import recipients, staffcmd
+from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.recipients import is_deliverable
 
 log = structlog.get_logger()
@@ -65,7 +65,7 @@ def queue_mail(
     `cid:` (Content-ID, bytes). None, and nothing queued, when no recipient can be
     delivered to (SPEC section 5).
     """
-    to = [address for address in to if is_deliverable(address)]
+    to = [address for address in recipients.unique(to) if is_deliverable(address)]
     if not to:
         log.warning("mail.undeliverable", ticket=ticket.key if ticket else None, kind=kind)
         return None
@@ -121,21 +121,47 @@ def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
 def copies(app: App, ticket: db.Ticket | None, to: Sequence[str]) -> tuple[str, ...]:
     """Who is copied on mail to the client: the client and their colleagues not in `to`.
 
-    Mail only to our own people (`Settings.internal`) copies nobody.
+    Mail that is not to the client's side (staff, a former staff member) copies nobody
+    (`recipients.client_side`).
     """
-    addressed = {a.lower() for a in to}
-    if ticket is None or addressed <= app.settings.internal:
+    if ticket is None:
         return ()
-    side = [ticket.client_email, *(ticket.cc or [])]
-    excluded = addressed | app.settings.internal
-    return tuple(a for a in dict.fromkeys(side) if a not in excluded and is_deliverable(a))
+    return recipients.client_side(to, ticket.client_email, ticket.cc or [], _own(app))
+
+
+def _own(app: App) -> frozenset[str]:
+    return app.settings.internal | {app.settings.support_address.lower()}
 
 
 def staff_recipients(app: App, ticket: db.Ticket | None) -> list[str]:
-    """The ticket's owner, else `MAILINTAKE_STAFF_NOTIFY` (default: all staff) (SPEC section 6)."""
-    if ticket is not None and ticket.owner:
-        return [ticket.owner]
-    return sorted(app.settings.staff_notify)
+    """The ticket's owner while in `MAILINTAKE_STAFF`, else `MAILINTAKE_STAFF_NOTIFY`
+    (default: all staff) (SPEC section 6, `recipients.internal`)."""
+    owner = ticket.owner if ticket is not None else None
+    return recipients.internal(owner, app.settings.staff, app.settings.staff_notify)
+
+
+# The staff notice of a client's message: answering it without a tag answers the client.
+CLIENT_NOTICE = "client_notice"
+
+
+def answers_staff_only(session: Session, app: App, mail: ParsedMail) -> bool:
+    """Does `mail` answer a mail we sent to staff only (an alert, a refusal, a notice)?
+
+    The nearest message of the thread we know decides (staff's own mail in between is
+    skipped): one of ours to staff only, other than a notice of a client's message, makes
+    the answer internal; a client's message or our mail to the client does not (issue 12).
+    """
+    known = {m.message_id: m for m in db.known_messages(session, mail.thread_ids)}
+    for mid in mail.thread_ids:
+        found = known.get(mid)
+        if found is None:
+            continue
+        if found.direction == "out":
+            to = [a.strip() for a in found.to_addrs.split(",")]
+            return found.kind != CLIENT_NOTICE and is_staff_only(app, to)
+        if (found.from_addr or "").lower() not in app.settings.internal:
+            return False
+    return False
 
 
 def staff_subject(ticket: db.Ticket | None, label: str, subject: str, prefix: str) -> str:

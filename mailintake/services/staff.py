@@ -41,6 +41,8 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
     try:
         command = staffcmd.parse_command(mail.subject, prefix=app.settings.ticket_prefix)
         _refuse_if_quoted(session, app, msg, command)
+        if command.action is Action.RELAY and notices.answers_staff_only(session, app, mail):
+            return _internal_reply(session, app, msg, ticket)
         return _run(Job(session, app, msg, command, ticket))
     except Refusal as refusal:
         return _refuse(session, app, msg, ticket, str(refusal))
@@ -107,6 +109,23 @@ def _refuse_if_quoted(session: Session, app: App, msg: Incoming, command: Comman
                 f"temacie ({command.tag} was quoted from our notice's subject; write the command "
                 "in a new subject)"
             )
+
+
+def _internal_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket | None) -> Outcome:
+    """An untagged answer to mail we sent staff only stays a note: never mailed to a client.
+
+    Whatever the notice was (an alert, a refusal, a suspension, `notices.answers_staff_only`),
+    staff talking among themselves is not a reply on the ticket (issue 12).
+    """
+    command = Command(Action.NOTATKA, tag="(reply to a staff-only notice)")
+    if ticket is None:
+        t.store_inbound(session, app, None, msg, kind="note")
+        return Outcome("note", None, msg.mail.message_id, "reply to a staff-only notice")
+    job = Job(session, app, msg, command, ticket)
+    outcome = staffcommands.HANDLERS[Action.NOTATKA](job, ticket)
+    t.store_inbound(session, app, ticket, msg, kind="note")
+    log.info("staff.internal_reply", ticket=ticket.key, sender=msg.mail.from_addr)
+    return outcome
 
 
 def _subject(app: App, ticket: db.Ticket | None, label: str, msg: Incoming) -> str:

@@ -80,9 +80,11 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
     files, left_out = _attachable(msg.mail.attachments, app.settings.max_attachments_bytes)
     subject = notices.staff_subject(ticket, _flag(outcome, history, new), ticket.subject,
                                     app.settings.ticket_prefix)  # fmt: skip
-    log.info("staff.notified", ticket=ticket.key, subject=subject, kind="staff_notice", to=to)
+    log.info(
+        "staff.notified", ticket=ticket.key, subject=subject, kind=notices.CLIENT_NOTICE, to=to
+    )
     notices.queue_mail(
-        session, app, ticket=ticket, to=to, template="client_notice", kind="staff_notice",
+        session, app, ticket=ticket, to=to, template="client_notice", kind=notices.CLIENT_NOTICE,
         now=msg.now, auto_submitted="auto-generated", attachments=files,
         subject=subject, sender=msg.mail.from_addr or "", at=msg.received_at,
         text=(msg.mail.own_text or msg.mail.text).strip(),
