@@ -5,7 +5,8 @@ moving what it gathered to the ticket that stays: field values the target lacks 
 joined), attachments, the client's colleagues, and its thread — the duplicate records the
 key it went into, so later client mail on its thread reaches the target
 (`threads.surviving`). A NOWY target that the merge makes complete moves to ANALIZA and its
-client is confirmed. Refusals (unknown key, the ticket itself) come before any write.
+client is confirmed. Refusals (unknown key, the ticket itself, a closed target, another client's ticket)
+come before any write.
 Runs inside the intake transaction; must not commit or send.
 """
 
@@ -48,7 +49,26 @@ def _target(job: Job, ticket: db.Ticket) -> db.Ticket:
     if target is None or target.id == ticket.id:
         why = "to samo zgłoszenie (the same ticket)" if found else "nie istnieje (unknown)"
         raise Refusal(f"{job.command.tag}: {key} {why}")
+    if target.status == Status.ZAMKNIETY:
+        raise Refusal(
+            f"{job.command.tag}: {target.key} jest zamknięte; scal z otwartym zgłoszeniem albo "
+            f"zamknij tylko to ({target.key} is closed; merge into an open ticket, or just "
+            "close this one)"
+        )
+    if not _same_client(job, ticket, target):
+        raise Refusal(
+            f"{job.command.tag}: {target.key} należy do innego klienta ({target.client_email}); "
+            f"scalać można tylko zgłoszenia tego samego klienta ({target.key} belongs to another "
+            f"client, {target.client_email}; only tickets of the same client can be merged)"
+        )
     return target
+
+
+def _same_client(job: Job, ticket: db.Ticket, target: db.Ticket) -> bool:
+    """The same address, or colleagues of one configured organisation (`threads`)."""
+    if ticket.client_email.lower() == target.client_email.lower():
+        return True
+    return threads.is_colleague(job.app, target, ticket.client_email)
 
 
 def merge(job: Job, duplicate: db.Ticket, target: db.Ticket) -> str:
