@@ -25,7 +25,7 @@ Decisions worth knowing:
 - The same command written twice (a reply keeping the tag of the mail it answers) counts
   once; two different commands are refused, except a status tag with `[NOTATKA]`: the
   status change made silently (the staff text stays an internal note).
-- A note is recognised however it is written (one tolerant rule, `_note_marker`):
+- A note is recognised however it is written (one tolerant rule, `subjects.note_marker`):
   `[NOTATKA]`, `[note:]`, `[internal note]`, `(NOTATKA)`, or `NOTATKA:` right after the
   tags. Mistaking text for a note keeps it internal; the reverse would leak it.
 - `strip_tags` leaves no bracket a staff reply would run or refuse (keys, tags, mistyped
@@ -43,7 +43,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailintake.domain import subjects
 from mailintake.domain.status import CloseReason, Status
+from mailintake.domain.subjects import BRACKET
 from mailintake.domain.text import fold
 from mailintake.errors import Refusal
 
@@ -116,16 +118,6 @@ STATUS_WORDS = {
     "czekanapublikacje": "publikacja",
 }
 TYPO_CUTOFF = 0.8  # difflib ratio; keeps [EXTERNAL], [SPAM], [PILNE], [REKLAMACJA] out
-REPLY_PREFIX = re.compile(
-    r"^\s*(?:re|odp|aw|antw|fwd?|pd|wg|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE
-)
-BRACKET = re.compile(r"\[([^\[\]]*)\]")
-PARENS = re.compile(r"\(([^()]*)\)")
-# A note, however written (folded): "notatka", "internal note", "notatka wewnętrzna:".
-NOTE_WORDS = re.compile(
-    r"\s*(?:(?:internal|wewnetrzna)\s+)?(?:notatka|note)(?:\s+(?:internal|wewnetrzna))?\s*:?\s*"
-)
-BARE_NOTE = re.compile(r"\s*(notatka|note)\b\s*(:)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -178,7 +170,7 @@ def parse_command(subject: str, *, prefix: str = "LOG") -> Command:
             command = _read_tag(written, inner, prefix)
             if command is not None and not any(_same(command, c) for c in commands):
                 commands.append(command)
-    marker = _note_marker(subject)
+    marker = subjects.note_marker(subject)
     if marker is not None and not any(c.action is A.NOTATKA for c in commands):
         commands.append(Command(A.NOTATKA, tag=marker))
     others = [c for c in commands if c.action is not A.NOTATKA]
@@ -212,9 +204,7 @@ def strip_tags(subject: str, prefix: str = "LOG") -> str:
     while (kept := BRACKET.sub(lambda m: _kept_bracket(m, prefix), rest)) != rest:
         rest = kept
     rest = " ".join(rest.split())
-    while (match := REPLY_PREFIX.match(rest)) is not None:
-        rest = rest[match.end() :]
-    return rest.strip()
+    return subjects.without_reply_prefixes(rest)
 
 
 def without_commands(subject: str, prefix: str = "LOG") -> str:
@@ -236,26 +226,6 @@ def without_commands(subject: str, prefix: str = "LOG") -> str:
         return f"({inner})"
 
     return BRACKET.sub(defanged, subject)
-
-
-def _note_marker(subject: str) -> str | None:
-    """A note tag written other than `[NOTATKA]`, as written; None when there is none.
-
-    One tolerant rule, so a note never leaks to the client for its spelling (issue 12):
-    `(NOTATKA)`, `(internal note)` anywhere; `NOTATKA:` / `note:` (any case) or a bare
-    upper-case `NOTATKA` / `NOTE` first after the reply prefixes, keys and tags.
-    Bracketed spellings (`[internal note]`, `[Notatka:]`) are tags (`_read_tag`).
-    """
-    for match in PARENS.finditer(subject):
-        if NOTE_WORDS.fullmatch(_fold(match.group(1))):
-            return match.group(0)
-    rest = " ".join(BRACKET.sub(" ", subject).split())
-    while (prefix := REPLY_PREFIX.match(rest)) is not None:
-        rest = rest[prefix.end() :]
-    bare = BARE_NOTE.match(rest)
-    if bare is not None and (bare.group(2) or bare.group(1).isupper()):
-        return bare.group(0).strip()
-    return None
 
 
 def _kept_bracket(match: re.Match[str], prefix: str) -> str:
@@ -309,7 +279,7 @@ def _match_phrase(folded: str) -> tuple[Action, str | None] | None:
 
 def _read_tag(written: str, inner: str, prefix: str) -> Command | None:
     folded = _fold(inner)
-    if NOTE_WORDS.fullmatch(folded):
+    if subjects.is_note(folded):
         return Command(A.NOTATKA, tag=written)
     found = _match_phrase(folded)
     if found is None:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db, guide
 from mailintake.app import App
-from mailintake.domain import staffauth, staffcmd
+from mailintake.domain import staffauth, staffcmd, subjects
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.errors import Refusal
 from mailintake.services import notices, registration, staffcommands, threads
@@ -137,7 +137,7 @@ def _subject(app: App, ticket: db.Ticket | None, label: str, msg: Incoming) -> s
 
 
 def _run(job: Job) -> Outcome:
-    if job.command.action is Action.REJESTRUJ:
+    if job.command.action is Action.REJESTRUJ or _forwards_a_new_matter(job):
         return registration.register_on_behalf(job.session, job.app, job.msg)
     if job.command.action is Action.POMOC:
         return _help(job)
@@ -160,6 +160,16 @@ def _run(job: Job) -> Outcome:
     internal = job.command.action is Action.NOTATKA or job.command.silent
     t.store_inbound(job.session, job.app, home, job.msg, kind="note" if internal else "staff")
     return outcome
+
+
+def _forwards_a_new_matter(job: Job) -> bool:
+    """An untagged forward (`PD:`, `Fwd:`) of no ticket registers the forwarded message,
+    as `[REJESTRUJ]` would: staff forwarding a client's mail to support mean exactly that."""
+    return (
+        job.ticket is None
+        and job.command.action is Action.RELAY
+        and subjects.is_forward(job.msg.mail.subject)
+    )
 
 
 def _help(job: Job) -> Outcome:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.desk import STAFF, running_desk, text_of
+from tests.desk import CLIENT, STAFF, running_desk, text_of
+from tests.mails import client_mail
 
 pytestmark = pytest.mark.dovecot
 
@@ -44,3 +45,61 @@ def test_a_merge_into_a_closed_or_foreign_ticket_is_refused(desk, case, reason):
     after = (desk.ticket(target), desk.ticket(duplicate))
     for field in ("status", "history", "linked", "fields", "attachments", "cc"):
         assert [a[field] for a in after] == [b[field] for b in before], field
+
+
+# -- 3. an Outlook forward keeps the forwarded message ------------------------------------
+
+DESCRIPTION = "Podczas uruchamiania raportu R-12 program zamyka się z błędem krytycznym."
+PROSE = "Dodatkowo eksport do Excela też przestał działać po aktualizacji."
+FORWARDED = (
+    f"Dzień dobry,\n\n{PROSE}\n\n"
+    f"Scenariusz powtórzenia błędu: {DESCRIPTION}\n"
+    "Wersja oprogramowania: 6.1.111.111\nCzęstotliwość błędu: Zawsze\n\n"
+    "Pozdrawiam\nJan Kowalski\n"
+)
+
+
+def _outlook_forward(note: str) -> tuple[str, str]:
+    """Outlook's forward as it sends it: a text part with `____` and an HTML part."""
+    head = [("Od", f"Jan Kowalski <{CLIENT}>"), ("Wysłano", "czwartek, 26 listopada 2026 10:00"),
+            ("Do", f"Anna Nowak <{STAFF}>"), ("Temat", "Błąd przy generowaniu raportu")]  # fmt: skip
+    text = f"{note}\n\n" + "_" * 32 + "\n" + "".join(f"{k}: {v}\n" for k, v in head)
+    text += f"\n{FORWARDED}"
+    html_head = "<br>".join(f"<b>{k}:</b> {v.replace('<', '&lt;').replace('>', '&gt;')}"
+                            for k, v in head)  # fmt: skip
+    paragraphs = "".join(f"<p class=MsoNormal>{p}<o:p></o:p></p>" for p in FORWARDED.split("\n"))
+    html = (
+        f"<html><body><div class=WordSection1><p class=MsoNormal>{note}<o:p></o:p></p>"
+        "<div style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm'>"
+        f"<p class=MsoNormal>{html_head}<o:p></o:p></p></div>{paragraphs}</div></body></html>"
+    )
+    return text, html
+
+
+@pytest.mark.parametrize("tag", ["[REJESTRUJ] ", ""])
+@pytest.mark.parametrize("parts", ["text+html", "html"])
+def test_an_outlook_forward_by_staff_keeps_the_clients_description(desk, tag, parts):
+    text, html = _outlook_forward("Przekazuję zgłoszenie klienta.")
+    body = text if parts == "text+html" else None
+    outcome = desk.staff(f"PD: {tag}Błąd przy generowaniu raportu", body=body, html=html)
+    assert outcome == {"created": 1}
+    [key] = desk.keys()
+    detail = desk.ticket(key)
+    assert detail["client_email"] == CLIENT
+    assert DESCRIPTION in str(detail["fields"])
+    assert detail["fields"].get("version") == "6.1.111.111"
+
+
+@pytest.mark.parametrize("parts", ["text+html", "html"])
+def test_a_clients_outlook_forward_keeps_the_forwarded_description(desk, parts):
+    """A colleague's mail forwarded by the client on its ticket: staff read the description."""
+    key = desk.open(complete=False)
+    sent = desk.sent
+    text, html = _outlook_forward("Przesyłam zgłoszenie kolegi, proszę o pomoc.")
+    body = text if parts == "text+html" else None
+    assert desk.run(client_mail(subject=f"PD: [{key}] Błąd przy generowaniu raportu", body=body,
+                                html=html)) == {"updated": 1}  # fmt: skip
+    assert desk.ticket(key)["fields"].get("version") == "6.1.111.111"
+    [notice] = desk.to(STAFF, sent)
+    assert "Przesyłam zgłoszenie kolegi" in text_of(notice)
+    assert PROSE in text_of(notice)
