@@ -83,9 +83,17 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
         mail.text, mail.own_text, mail.attachments, our_lines=t.our_lines(session, ticket)
     )
     ticket.fields = fields.merge(ticket.fields, found)
+    if intents.asks_to_close(mail.own_text, mail.subject):
+        # Staff decide (SPEC §6 [ZAMKNIJ]); the client is not asked for data meanwhile.
+        t.add_history(session, ticket, ticket.status, ticket.status, by=mail.from_addr or "",
+                      reason="client asks to close the ticket", now=msg.now)  # fmt: skip
+        return Outcome("updated", ticket.key, mail.message_id, CLOSE_REQUEST)
     if ticket.status == Status.NOWY:
         completion.complete_or_request(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)
+
+
+CLOSE_REQUEST = "close_request"  # the outcome's reason: staff are told in the notice subject
 
 
 def _intent(mail: ParsedMail) -> str | None:

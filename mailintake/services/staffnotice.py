@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import fields
+from mailintake.domain import fields, staffcmd
 from mailintake.domain.attachments import is_signature_image
 from mailintake.domain.labels import LABELS
 from mailintake.domain.mail import Attachment
@@ -88,6 +88,7 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
         now=msg.now, auto_submitted="auto-generated", attachments=files,
         subject=subject, sender=msg.mail.from_addr or "", at=msg.received_at,
         text=(msg.mail.own_text or msg.mail.text).strip(),
+        client_subject=_their_subject(msg, ticket, app.settings.ticket_prefix),
         filled=_filled(before.fields, ticket.fields or {}),
         files=[_size(a) for a in files], left_out=[_size(a) for a in left_out],
         limit_mb=f"{app.settings.max_attachments_mb:g}",
@@ -100,6 +101,8 @@ def _flag(outcome: Outcome, history: Sequence[db.HistoryRow], new: bool) -> str:
     moves = {(h.from_status, h.to_status) for h in history}
     if outcome.reason == "complaint":
         return "REKLAMACJA / complaint"
+    if outcome.reason == "close_request":
+        return "Klient prosi o zamknięcie / client asks to close"
     if (Status.NOWY, Status.ANALIZA) in moves:
         return "Kompletne / complete → ANALIZA"
     if new:
@@ -109,6 +112,13 @@ def _flag(outcome: Outcome, history: Sequence[db.HistoryRow], new: bool) -> str:
     if outcome.outcome == "survey":
         return "Ocena / survey rating"
     return "Odpowiedź klienta / client replied"
+
+
+def _their_subject(msg: Incoming, ticket: db.Ticket, prefix: str) -> str:
+    """The subject the client wrote, when it says more than the ticket's (often their words
+    are only there: a body that is just our quoted mail)."""
+    theirs = staffcmd.strip_tags(msg.mail.subject, prefix)
+    return theirs if theirs and theirs != ticket.subject else ""
 
 
 def _filled(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

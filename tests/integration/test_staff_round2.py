@@ -103,3 +103,47 @@ def test_a_clients_outlook_forward_keeps_the_forwarded_description(desk, parts):
     [notice] = desk.to(STAFF, sent)
     assert "Przesyłam zgłoszenie kolegi" in text_of(notice)
     assert PROSE in text_of(notice)
+
+
+# -- 4. a client asking to close is not asked for data -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Re: [{key}] [ZAMKNIJ] proszę zamknąć", "Proszę zamknąć zgłoszenie, już działa.\n"),
+        ("Re: [{key}] Błąd", "Problem rozwiązany, można zamknąć zgłoszenie.\n"),
+        ("Re: [{key}] Błąd", "It works now, please close the ticket.\n"),
+    ],
+)
+def test_a_client_asking_to_close_is_not_asked_for_missing_data(desk, subject, body):
+    key = desk.open(complete=False)
+    sent = desk.sent
+    desk.run(client_mail(subject=subject.format(key=key), body=body))
+    assert desk.to(CLIENT, sent) == []
+    [notice] = desk.to(STAFF, sent)
+    assert "zamknięcie / client asks to close" in notice["Subject"]
+    assert body.strip() in text_of(notice)
+    detail = desk.ticket(key)
+    assert detail["status"] == "NOWY" and detail["attempts"] == 1
+
+
+def test_a_description_of_a_closing_program_is_no_close_request(desk):
+    """ "Program zamyka się" describes the fault: the client is asked for the missing data."""
+    key = desk.open(complete=False)
+    sent = desk.sent
+    desk.run(client_mail(subject=f"Re: [{key}] Błąd", body="Program zamyka się po kliknięciu.\n"))
+    assert len(desk.to(CLIENT, sent)) == 1
+
+
+def test_a_notice_of_a_quote_only_reply_shows_the_clients_subject(desk):
+    """The client wrote only in the subject, the body is our quoted mail: staff see the subject."""
+    key = desk.open()
+    [ours] = desk.to(CLIENT)
+    sent = desk.sent
+    quoted = "".join(f"> {line}\n" for line in text_of(ours).splitlines())
+    desk.run(client_mail(subject=f"Re: [{key}] Czy jest już poprawka do wersji 6.2?",
+                         body=f"W dniu 26.11.2026 o 10:00, Support pisze:\n{quoted}",
+                         in_reply_to=ours["Message-ID"][1:-1]))  # fmt: skip
+    [notice] = desk.to(STAFF, sent)
+    assert "Czy jest już poprawka do wersji 6.2?" in text_of(notice)
