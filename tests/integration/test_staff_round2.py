@@ -147,3 +147,30 @@ def test_a_notice_of_a_quote_only_reply_shows_the_clients_subject(desk):
                          in_reply_to=ours["Message-ID"][1:-1]))  # fmt: skip
     [notice] = desk.to(STAFF, sent)
     assert "Czy jest już poprawka do wersji 6.2?" in text_of(notice)
+
+
+# -- 5. recipients: each once, every colleague, never us ----------------------------------
+
+EWA = "ewa.nowicka@example.pl"
+ADAM = "adam.lis@example.pl"
+
+
+@pytest.mark.parametrize("writer", [CLIENT, EWA])
+def test_a_reply_all_reaches_every_colleague_once(desk, writer):
+    desk.run(client_mail(body="Dzień dobry,\nnie działa raport.\n",
+                         headers={"Cc": f"Ewa Nowicka <{EWA}>, {ADAM}"}))  # fmt: skip
+    [key] = desk.keys()
+    assert sorted(desk.ticket(key)["cc"]) == sorted([EWA, ADAM])
+    [request] = desk.to(CLIENT)
+    sent = desk.sent
+    others = [a for a in (CLIENT, EWA) if a != writer]
+    desk.run(client_mail(sender=writer, name="X", subject=f"Re: [{key}] Błąd",
+                         to=f"support@log-systems.com, {others[0].upper()}",
+                         headers={"Cc": f"{ADAM}, Support <SUPPORT@log-systems.com>"},
+                         in_reply_to=request["Message-ID"][1:-1],
+                         body="Wersja oprogramowania: 6.1.111.111\n"))  # fmt: skip
+    [answer] = [m for m in desk.mails(sent) if STAFF not in str(m["To"])]
+    [envelope] = [e for e in desk.envelopes(sent) if STAFF not in e]
+    assert envelope == sorted({CLIENT, EWA, ADAM})
+    shown = [a.strip().lower() for a in f"{answer['To']},{answer['Cc']}".split(",")]
+    assert sorted(shown) == sorted({CLIENT, EWA, ADAM})
