@@ -18,7 +18,7 @@ from mailintake.adapters import db
 from mailintake.domain import fields
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import completion, lifecycle, threads
+from mailintake.services import completion, lifecycle, notices, threads
 from mailintake.services import tickets as t
 from mailintake.services.staffjob import Job
 
@@ -36,9 +36,17 @@ def close_as_duplicate(job: Job, ticket: db.Ticket) -> db.Ticket:
                   reason=f"duplicate of {key}", now=job.now)  # fmt: skip
     t.add_history(job.session, target, target.status, target.status, by=job.by,
                   reason=f"merged from {ticket.key}: {moved}", now=job.now)  # fmt: skip
-    if target.status == Status.NOWY and not fields.missing(target.fields):
+    completed = target.status == Status.NOWY and not fields.missing(target.fields)
+    if completed:
         completion.accept_complete(job.session, job.app, target, by=job.by, now=job.now,
                                    reason=f"data complete with {ticket.key}")  # fmt: skip
+    notices.tell_owner(
+        job.session, job.app, target, now=job.now, actor=job.by,
+        label="Kompletne / complete → ANALIZA" if completed else "Scalono / merged",
+        title=f"{job.by} scalił(a) {ticket.key} z tym zgłoszeniem / merged {ticket.key} into it.",
+        lines=[f"Przeniesiono / moved: {moved}",
+               *(["Zgłoszenie kompletne → ANALIZA / ticket complete → ANALIZA"] if completed else [])],
+    )  # fmt: skip
     return target
 
 

@@ -319,6 +319,32 @@ def notify_staff(
     )
 
 
+def tell_owner(
+    session: Session,
+    app: App,
+    ticket: db.Ticket,
+    *,
+    label: str,
+    title: str,
+    lines: Sequence[str] = (),
+    now: datetime,
+    to: Sequence[str] | None = None,
+    actor: str | None = None,
+) -> None:
+    """A routine notice of what happened to `ticket`, to `to` (default: `staff_recipients`),
+    never to `actor` (who did it knows); its subject is `[LOG-…] label: subject`."""
+    actor_folded = (actor or "").lower()
+    people = [a for a in (staff_recipients(app, ticket) if to is None else to)
+              if a.lower() != actor_folded and a.lower() in app.settings.internal]  # fmt: skip
+    if not people:
+        return
+    subject = staff_subject(ticket, label, ticket.subject, app.settings.ticket_prefix)
+    log.info("staff.notified", ticket=ticket.key, subject=subject, kind="staff_info", to=people)
+    queue_mail(session, app, ticket=ticket, to=people, template="staff_notice",
+               kind="staff_info", now=now, subject=subject, auto_submitted="auto-generated",
+               title=title, lines=list(lines))  # fmt: skip
+
+
 ALERTS_PER_HOUR = 10
 ALERT_WINDOW = timedelta(hours=1)
 

@@ -152,9 +152,15 @@ def _run(job: Job) -> Outcome:
     if job.command.silent:
         staffcommands.note(job, job.ticket)  # the status changed; the text stays internal
     if job.command.takes_ownership:
-        t.claim(
-            job.session, job.ticket, job.by, job.now, take=job.command.action is Action.PRZEJMIJ
-        )
+        previous = job.ticket.owner
+        take = job.command.action is Action.PRZEJMIJ
+        t.claim(job.session, job.ticket, job.by, job.now, take=take)
+        if take and previous and previous != job.by:
+            notices.tell_owner(
+                job.session, job.app, job.ticket, now=job.now, to=[previous],
+                label="Przejęte / taken over",
+                title=f"{job.by} przejął(ęła) to zgłoszenie / took this ticket over.",
+            )  # fmt: skip
     # A split keeps the message (its text and files) on the ticket it opened.
     home = db.ticket_by_key(job.session, outcome.ticket or "") or job.ticket
     internal = job.command.action is Action.NOTATKA or job.command.silent

@@ -28,7 +28,7 @@ from mailintake.domain.mail import Attachment
 from mailintake.domain.status import Status
 from mailintake.services import notices
 from mailintake.services import tickets as t
-from mailintake.services.outcome import Incoming, Outcome
+from mailintake.services.outcome import CLOSE_REQUEST, REPLY_TO_CLOSED, Incoming, Outcome
 
 log = structlog.get_logger()
 
@@ -71,14 +71,16 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
     new = before.ticket_id is None
     if new and not (app.settings.notify_new or ticket.status != Status.NOWY or ticket.linked):
         return
-    to = notices.staff_recipients(app, ticket)
+    closed = _closed_ticket(session, ticket, outcome)
+    # A reply to a closed ticket goes to whoever owned that one (SPEC §5: linked).
+    to = notices.staff_recipients(app, ticket if ticket.owner or closed is None else closed)
     if not to:
         return
     history = db.history_of(session, db.id_of(ticket), after=before.last_history)
     sent = [m for m in db.messages_of(session, db.id_of(ticket), after=before.last_message)
             if m.direction == "out"]  # fmt: skip
     files, left_out = _attachable(msg.mail.attachments, app.settings.max_attachments_bytes)
-    subject = notices.staff_subject(ticket, _flag(outcome, history, new), ticket.subject,
+    subject = notices.staff_subject(ticket, _flag(outcome, history, new, closed), ticket.subject,
                                     app.settings.ticket_prefix)  # fmt: skip
     log.info(
         "staff.notified", ticket=ticket.key, subject=subject, kind=notices.CLIENT_NOTICE, to=to
@@ -92,17 +94,36 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
         filled=_filled(before.fields, ticket.fields or {}),
         files=[_size(a) for a in files], left_out=[_size(a) for a in left_out],
         limit_mb=f"{app.settings.max_attachments_mb:g}",
-        did=[*_did(history), *_mailed(sent, app)], missing=_missing(ticket),
+        did=[*_reopened(closed), *_did(history), *_mailed(sent, app)], missing=_missing(ticket),
     )  # fmt: skip
 
 
-def _flag(outcome: Outcome, history: Sequence[db.HistoryRow], new: bool) -> str:
+def _closed_ticket(session: Session, ticket: db.Ticket, outcome: Outcome) -> db.Ticket | None:
+    """The closed ticket a reply to it opened `ticket` from, if it did."""
+    if outcome.reason != REPLY_TO_CLOSED or not ticket.linked:
+        return None
+    return db.ticket_by_key(session, ticket.linked[0], for_update=False)
+
+
+def _reopened(closed: db.Ticket | None) -> list[str]:
+    if closed is None:
+        return []
+    return [f"odpowiedź na zamknięte zgłoszenie {closed.key} (opiekun / owner: "
+            f"{closed.owner or '-'}): nowe zgłoszenie, powiązane / reply to the closed ticket "
+            f"{closed.key}: a new ticket, linked"]  # fmt: skip
+
+
+def _flag(
+    outcome: Outcome, history: Sequence[db.HistoryRow], new: bool, closed: db.Ticket | None
+) -> str:
     """What the subject says first: a complaint, a completion, a new ticket or a reply."""
     moves = {(h.from_status, h.to_status) for h in history}
     if outcome.reason == "complaint":
         return "REKLAMACJA / complaint"
-    if outcome.reason == "close_request":
+    if outcome.reason == CLOSE_REQUEST:
         return "Klient prosi o zamknięcie / client asks to close"
+    if closed is not None:
+        return f"Odpowiedź na zamknięte {closed.key} / reply to closed {closed.key}"
     if (Status.NOWY, Status.ANALIZA) in moves:
         return "Kompletne / complete → ANALIZA"
     if new:

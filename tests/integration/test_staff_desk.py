@@ -219,7 +219,8 @@ def test_the_first_staff_member_who_acts_owns_the_ticket(desk):
 
 
 def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server, sqlite_url):
-    """[take] from another staff member moves the ticket to them: status kept, nobody mailed."""
+    """[take] from another staff member moves the ticket to them: status kept, no client
+    mailed; only the previous owner is told (issue 12, round 2)."""
     other = "piotr.zielinski@log-systems.com"
     with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff=f"{STAFF},{other}") as desk:
         key = desk.open()
@@ -228,7 +229,7 @@ def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server,
         assert desk.staff(f"RE: [{key}] [take]", body="", sender=other) == {"command": 1}
         detail = desk.ticket(key)
         assert (detail["owner"], detail["status"]) == (other, "W_TRAKCIE")
-        assert desk.mails(sent) == []
+        assert desk.envelopes(sent) == [[STAFF]]
 
 
 # -- the tag guide ------------------------------------------------------------------------

@@ -7,8 +7,11 @@ notices staff were missing.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from mailintake.services import outbox, sweeps
 from tests.desk import CLIENT, STAFF, running_desk, text_of
 from tests.mails import client_mail
 
@@ -174,3 +177,79 @@ def test_a_reply_all_reaches_every_colleague_once(desk, writer):
     assert envelope == sorted({CLIENT, EWA, ADAM})
     shown = [a.strip().lower() for a in f"{answer['To']},{answer['Cc']}".split(",")]
     assert sorted(shown) == sorted({CLIENT, EWA, ADAM})
+
+
+# -- 6. staff are told what happens to their tickets ---------------------------------------
+
+PIOTR = "piotr.zielinski@log-systems.com"
+
+
+@pytest.fixture
+def team(tmp_path, dovecot, smtp_server, database_url):
+    """Two staff members; notices of unowned tickets go to Piotr only."""
+    env = {"staff": f"{STAFF},{PIOTR}", "staff_notify": PIOTR}
+    with running_desk(tmp_path, dovecot, smtp_server, database_url, **env) as desk:
+        yield desk
+
+
+def _sweep(desk, days: int) -> None:
+    now = desk.app.clock() + timedelta(days=days)
+    sweeps.run_sweeps(desk.app, now)
+    outbox.flush(desk.app, now=now)
+
+
+def test_a_merge_that_completes_a_ticket_tells_its_owner(team):
+    target = team.open(complete=False, message_id="first@example.pl")
+    team.staff(f"RE: [{target}] [PRZEJMIJ] Błąd", sender=PIOTR, name="Piotr")
+    duplicate = team.open(subject="Ten sam błąd raportu", message_id="second@example.pl")
+    sent = team.sent
+    team.staff(f"RE: [{duplicate}] [DUPLIKAT {target}] Ten sam błąd")
+    assert team.ticket(target)["status"] == "ANALIZA"
+    told = [m for m in team.to(PIOTR, sent) if m["Subject"].startswith(f"[{target}]")]
+    assert told and "ANALIZA" in told[-1]["Subject"] + text_of(told[-1])
+
+
+def test_the_owner_is_told_when_a_sweep_closes_their_ticket(team):
+    key = team.open()
+    team.staff(f"RE: [{key}] [ROZWIĄZANY] Błąd")
+    sent = team.sent
+    _sweep(team, 5)
+    assert team.ticket(key)["status"] == "ZAMKNIETY"
+    [told] = [m for m in team.mails(sent) if m["To"] == STAFF]
+    assert told["Subject"].startswith(f"[{key}]") and "ZAMKNI" in told["Subject"].upper()
+
+
+def test_the_owner_is_told_when_their_ticket_is_suspended(team):
+    key = team.open()
+    team.staff(f"RE: [{key}] [PYTANIE] Błąd")
+    _sweep(team, 5)  # the reminder
+    sent = team.sent
+    _sweep(team, 10)  # 72 h later: suspended
+    assert team.ticket(key)["suspended"]
+    [told] = [m for m in team.mails(sent) if STAFF in str(m["To"])]
+    assert "zawieszone" in told["Subject"].lower()
+
+
+def test_the_previous_owner_is_told_of_a_takeover(team):
+    key = team.open()
+    team.staff(f"RE: [{key}] [W TRAKCIE] Błąd")
+    sent = team.sent
+    team.staff(f"RE: [{key}] [PRZEJMIJ] Błąd", sender=PIOTR, name="Piotr")
+    assert team.ticket(key)["owner"] == PIOTR
+    [told] = team.to(STAFF, sent)
+    assert PIOTR in text_of(told) and told["Subject"].startswith(f"[{key}]")
+    assert team.to(CLIENT, sent) == []
+
+
+def test_a_reply_to_a_closed_ticket_tells_its_owner_and_names_it(team):
+    key = team.open()
+    team.staff(f"RE: [{key}] [ZAMKNIJ] Błąd")
+    [closing] = [m for m in team.to(CLIENT) if m["Subject"].startswith(f"[{key}]")][-1:]
+    sent = team.sent
+    team.run(client_mail(subject=f"Re: [{key}] Błąd", body="Błąd wrócił po aktualizacji.\n",
+                         in_reply_to=closing["Message-ID"][1:-1]))  # fmt: skip
+    new = team.keys()[-1]
+    assert new != key and team.ticket(new)["linked"] == [key]
+    [told] = team.to(STAFF, sent)
+    assert told["Subject"].startswith(f"[{new}]")
+    assert key in told["Subject"] + text_of(told)
