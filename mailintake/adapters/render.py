@@ -81,12 +81,30 @@ def _status_name(code: str | None, lang: str = "pl") -> str:
 _URL = re.compile(r"(https?://[^\s<>\"]+|mailto:[^\s<>\"]+)")
 
 
+# What ends a sentence or a quote after a URL, never the URL itself (on escaped text).
+_TRAILING = ("&quot;", "&#x27;", "&gt;", ".", ",", ";", ":", "!", "?", "*", "_")
+
+
+def _link(match: re.Match[str]) -> str:
+    """`<a>` round the URL without the punctuation that follows it in the sentence;
+    a closing parenthesis stays when the URL opened one (`…/Foo_(bar)`)."""
+    url, tail = match.group(0), ""
+    while True:
+        end = next((t for t in _TRAILING if url.endswith(t)), None)
+        if end is None and url.endswith(")") and url.count("(") < url.count(")"):
+            end = ")"
+        if end is None or len(url) <= len(end):
+            break
+        url, tail = url[: -len(end)], end + tail
+    return f'<a href="{url}">{url}</a>{tail}'
+
+
 def text_to_html(text: str) -> str:
     """A plain HTML rendering of a text notice: escaped paragraphs, live links."""
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
         escaped = htmllib.escape(para)
-        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        linked = _URL.sub(_link, escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
     body = "\n".join(paragraphs)
     return (

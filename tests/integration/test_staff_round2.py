@@ -253,3 +253,23 @@ def test_a_reply_to_a_closed_ticket_tells_its_owner_and_names_it(team):
     [told] = team.to(STAFF, sent)
     assert told["Subject"].startswith(f"[{new}]")
     assert key in told["Subject"] + text_of(told)
+
+
+# -- 7. small ones ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("greeting", ["Panie Janie,", "Hej Janek,"])
+def test_a_staff_reply_keeps_its_greeting_and_links_without_punctuation(desk, greeting):
+    key = desk.open()
+    sent = desk.sent
+    body = (
+        f"{greeting}\n\nInstrukcja: https://kb.example.com/art/12. Zobacz też "
+        '(https://kb.example.com/wiki/Raport_(R-12)), a potem "https://x.example.com/a".\n'
+    )
+    desk.staff(f"RE: [{key}] Błąd", body=body)
+    [mail] = desk.to(CLIENT, sent)
+    assert not text_of(mail).lstrip().startswith("Dzień dobry")
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert 'href="https://kb.example.com/art/12"' in html
+    assert 'href="https://kb.example.com/wiki/Raport_(R-12)"' in html
+    assert 'href="https://x.example.com/a"' in html
