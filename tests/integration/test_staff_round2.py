@@ -273,3 +273,16 @@ def test_a_staff_reply_keeps_its_greeting_and_links_without_punctuation(desk, gr
     assert 'href="https://kb.example.com/art/12"' in html
     assert 'href="https://kb.example.com/wiki/Raport_(R-12)"' in html
     assert 'href="https://x.example.com/a"' in html
+
+
+def test_a_small_named_screenshot_is_kept_and_relayed(desk):
+    """A 2 kB `zrzut.png` attached on purpose is a screenshot, not a signature logo."""
+    shot = [("zrzut.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)]
+    desk.run(client_mail(body="Dzień dobry,\nnie działa raport, zrzut w załączniku.\n",
+                         attachments=shot))  # fmt: skip
+    [key] = desk.keys()
+    assert desk.ticket(key)["fields"].get("screenshots") == ["zrzut.png"]
+    sent = desk.sent
+    desk.staff(f"RE: [{key}] Błąd", attachments=shot)
+    [mail] = desk.to(CLIENT, sent)
+    assert [p.get_filename() for p in mail.iter_attachments()] == ["zrzut.png"]

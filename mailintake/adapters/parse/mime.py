@@ -142,6 +142,7 @@ class Body:
                 data=_payload(part, self.defects),
                 inline=bool(content_id) and disposition != "attachment",
                 content_id=content_id,
+                attached=disposition == "attachment" and bool(name and name.strip()),
             )
         )
 
