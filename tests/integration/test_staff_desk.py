@@ -246,6 +246,10 @@ def test_help_mails_the_tag_guide_back(desk, subject):
     for polish, english in staffcmd.PHRASES.values():
         assert polish.upper() in body.upper() and english.upper() in body.upper()
     assert desk.keys() == []
+    # Read as a person reads it: no raw Markdown in the text, real HTML beside it.
+    assert "**" not in body and "`" not in body and "\n## " not in body
+    html = guide.get_body(preferencelist=("html",)).get_content()
+    assert "<h2>" in html and "<strong>" in html and "**" not in html
 
 
 def test_help_from_an_unverified_sender_is_not_answered(tmp_path, dovecot, smtp_server,
