@@ -286,3 +286,14 @@ def test_a_small_named_screenshot_is_kept_and_relayed(desk):
     desk.staff(f"RE: [{key}] Błąd", attachments=shot)
     [mail] = desk.to(CLIENT, sent)
     assert [p.get_filename() for p in mail.iter_attachments()] == ["zrzut.png"]
+
+
+@pytest.mark.parametrize("tag", ["[ZAMKNIJ]", "[NOTATKA]", "[W TRAKCIE] [NOTATKA]"])
+def test_history_reasons_are_one_line(desk, tag):
+    """A long staff text is not copied whole into the history: one line, shortened."""
+    key = desk.open()
+    long_line = "Analiza " + "bardzo długiego opisu " * 20
+    desk.staff(f"RE: [{key}] {tag} Błąd", body=f"{long_line}\nDruga linia.\nTrzecia linia.\n")
+    for entry in desk.ticket(key)["history"]:
+        assert "\n" not in entry["reason"] and len(entry["reason"]) <= 210
+        assert "Druga linia" not in entry["reason"]
