@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.domain import fields
+from mailintake.domain import fields, labels
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
 from mailintake.services import completion, lifecycle, notices, threads
@@ -91,7 +91,8 @@ def merge(job: Job, duplicate: db.Ticket, target: db.Ticket) -> str:
     duplicate.duplicate_of = db.key_of(target)
     t.add_link(duplicate, db.key_of(target))
     t.add_link(target, db.key_of(duplicate))
-    return f"fields {', '.join(codes) or '-'}; {files} attachment(s)"
+    named = ", ".join(labels.label(c) for c in codes) or "-"
+    return f"pola / fields: {named}; {files} załącznik(i) / attachment(s)"
 
 
 def _copy_attachments(session: Session, duplicate: db.Ticket, target: db.Ticket) -> int:

@@ -21,9 +21,8 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import fields, staffcmd
+from mailintake.domain import fields, labels, staffcmd
 from mailintake.domain.attachments import is_signature_image
-from mailintake.domain.labels import LABELS
 from mailintake.domain.mail import Attachment
 from mailintake.domain.status import Status
 from mailintake.services import notices
@@ -143,18 +142,17 @@ def _their_subject(msg: Incoming, ticket: db.Ticket, prefix: str) -> str:
 
 
 def _filled(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """`Label (code): value` for each field this message gave or changed (SPEC section 3)."""
+    """`Label: value` for each field this message gave or changed (SPEC section 3)."""
     lines = []
     for code in fields.FIELDS:
         value, before = new.get(code), old.get(code)
         if isinstance(value, list):
             value = [v for v in value if v not in (before or [])]
         if value and value != before:
-            shown = ", ".join(value) if isinstance(value, list) else str(value)
-            shown = " ".join(shown.split())
+            shown = " ".join(labels.shown(code, value).split())
             if len(shown) > VALUE_CHARS:
                 shown = shown[:VALUE_CHARS].rsplit(" ", 1)[0] + " …"
-            lines.append(f"{LABELS[code]['pl']} ({code}): {shown}")
+            lines.append(f"{labels.label(code)}: {shown}")
     return lines
 
 
@@ -183,7 +181,10 @@ def _mailed(sent: Iterable[db.MessageRow], app: App) -> list[str]:
 
 
 def _missing(ticket: db.Ticket) -> list[str]:
-    return fields.missing(ticket.fields or {}) if ticket.status == Status.NOWY else []
+    """What the ticket still lacks, as the form names it (never the internal codes)."""
+    if ticket.status != Status.NOWY:
+        return []
+    return [labels.label(code) for code in fields.missing(ticket.fields or {})]
 
 
 def _shown(status: str | None) -> str:
