@@ -297,3 +297,14 @@ def test_history_reasons_are_one_line(desk, tag):
     for entry in desk.ticket(key)["history"]:
         assert "\n" not in entry["reason"] and len(entry["reason"]) <= 210
         assert "Druga linia" not in entry["reason"]
+
+
+def test_a_mail_not_delivered_alert_names_the_ticket_and_the_mail(desk):
+    raw = client_mail(body="Dzień dobry,\nnie działa raport.\n", sender="jdoe@machine.example")
+    desk.run(raw.replace(b"jdoe@machine.example", "jdöe@mächine.example".encode()))
+    [key] = desk.keys()
+    [alert] = [m for m in desk.to(STAFF) if "not delivered" in m["Subject"]]
+    assert alert["Subject"].startswith(f"[{key}]")
+    ours = next(m for m in desk.ticket(key)["messages"] if m["direction"] == "out")
+    body = text_of(alert)
+    assert ours["subject"] in body and ours["message_id"] in body
