@@ -54,6 +54,7 @@ def queue_mail(
     own_text: str = "",
     images: Sequence[tuple[str, bytes]] = (),
     attachments: Sequence[Attachment] = (),
+    answering: ParsedMail | None = None,
     **context: Any,
 ) -> db.OutboxRow | None:
     """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
@@ -63,7 +64,8 @@ def queue_mail(
     wrote into the notice (a staff question), kept apart from the template's words so a
     later notice can quote it alone. `images` are PNG pictures the HTML part shows by
     `cid:` (Content-ID, bytes). None, and nothing queued, when no recipient can be
-    delivered to (SPEC section 5).
+    delivered to (SPEC section 5). `answering` is the message this mail answers: with
+    no ticket to thread on, the mail threads on it (RFC 5322 §3.6.4 In-Reply-To).
     """
     to = [address for address in recipients.unique(to) if is_deliverable(address)]
     if not to:
@@ -71,6 +73,9 @@ def queue_mail(
         return None
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
+    if ticket is None and answering is not None and answering.message_id:
+        in_reply_to = answering.message_id
+        references = (*answering.references[-20:], answering.message_id)
     out = outmail.Outgoing(
         sender=app.settings.support_address,
         to=tuple(to),

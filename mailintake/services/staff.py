@@ -86,7 +86,7 @@ def _refuse(
     notices.queue_mail(
         session, app, ticket=ticket, to=[mail.from_addr or ""], template="staff_refusal",
         kind="staff_refusal", now=msg.now, auto_submitted="auto-replied",
-        subject=_subject(app, ticket, "Odrzucono / refused", msg),
+        subject=_subject(app, ticket, "Odrzucono / refused", msg), answering=mail,
         reason=reason, original_subject=mail.subject,
     )  # fmt: skip
     log.info("staff.command_refused", sender=mail.from_addr, reason=reason,
@@ -186,5 +186,6 @@ def _help(job: Job) -> Outcome:
         job.session, job.app, ticket=None, to=[job.by], template="staff_guide", kind="staff_help",
         now=job.now, auto_submitted="auto-replied",
         subject="[mailintake] Przewodnik po tagach / staff tag guide", guide=guide.staff_guide(),
+        answering=mail,
     )  # fmt: skip
     return Outcome("command", job.ticket.key if job.ticket else None, mail.message_id, "POMOC")

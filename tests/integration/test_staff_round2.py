@@ -308,3 +308,12 @@ def test_a_mail_not_delivered_alert_names_the_ticket_and_the_mail(desk):
     ours = next(m for m in desk.ticket(key)["messages"] if m["direction"] == "out")
     body = text_of(alert)
     assert ours["subject"] in body and ours["message_id"] in body
+
+
+@pytest.mark.parametrize("subject", ["[W TRAKCIE] Błąd", "[POMOC]"])
+def test_an_answer_to_a_staff_mail_without_ticket_threads_on_it(desk, subject):
+    """A refusal or the guide for a mail of no ticket answers that mail (In-Reply-To)."""
+    desk.staff(subject, message_id="staff-1@log-systems.com", body="tekst\n")
+    [answer] = desk.mails()
+    assert answer["In-Reply-To"] == "<staff-1@log-systems.com>"
+    assert "<staff-1@log-systems.com>" in answer["References"]
