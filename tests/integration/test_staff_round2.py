@@ -62,10 +62,11 @@ FORWARDED = (
 )
 
 
-def _outlook_forward(note: str) -> tuple[str, str]:
+def _outlook_forward(note: str, cc: str = "") -> tuple[str, str]:
     """Outlook's forward as it sends it: a text part with `____` and an HTML part."""
     head = [("Od", f"Jan Kowalski <{CLIENT}>"), ("Wysłano", "czwartek, 26 listopada 2026 10:00"),
-            ("Do", f"Anna Nowak <{STAFF}>"), ("Temat", "Błąd przy generowaniu raportu")]  # fmt: skip
+            ("Do", f"Anna Nowak <{STAFF}>"), *([("DW", cc)] if cc else []),
+            ("Temat", "Błąd przy generowaniu raportu")]  # fmt: skip
     text = f"{note}\n\n" + "_" * 32 + "\n" + "".join(f"{k}: {v}\n" for k, v in head)
     text += f"\n{FORWARDED}"
     html_head = "<br>".join(f"<b>{k}:</b> {v.replace('<', '&lt;').replace('>', '&gt;')}"
@@ -317,3 +318,13 @@ def test_an_answer_to_a_staff_mail_without_ticket_threads_on_it(desk, subject):
     [answer] = desk.mails()
     assert answer["In-Reply-To"] == "<staff-1@log-systems.com>"
     assert "<staff-1@log-systems.com>" in answer["References"]
+
+
+@pytest.mark.parametrize("tag", ["[REJESTRUJ] ", ""])
+def test_a_registered_forward_keeps_its_cc_and_is_owned_by_the_registrar(desk, tag):
+    text, html = _outlook_forward("Rejestruję.", cc=f"Ewa Nowicka <{EWA}>; {STAFF}")
+    assert desk.staff(f"PD: {tag}Błąd przy generowaniu raportu", body=text,
+                      html=html) == {"created": 1}  # fmt: skip
+    [key] = desk.keys()
+    detail = desk.ticket(key)
+    assert (detail["client_email"], detail["cc"], detail["owner"]) == (CLIENT, [EWA], STAFF)
