@@ -5,8 +5,11 @@ ticket's conversation, kept as an outgoing message and put in the outbox),
 who reads a notice — mail to the client copies the ticket's `cc` and threads
 on what the client saw; mail to staff threads on the ticket's staff thread and
 goes to the ticket's owner, else to `MAILINTAKE_STAFF_NOTIFY`
-(`staff_recipients`) — the subjects of staff notices (`staff_subject`: never a
-command tag) and the alerts every use case sends staff (`notify_staff`).
+(`staff_recipients`, one rule: `recipients.internal`, never a client) — the
+subjects of staff notices (`staff_subject`: never a command tag), the alerts
+every use case sends staff (`notify_staff`), routine notices to a ticket's owner
+(`tell_owner`), and whether a message answers mail we sent staff only
+(`answers_staff_only`: the one "staff-only thread" rule).
 
 Two rules hold here for every mail, present and future (issue 10): nothing is
 queued to an address that cannot be delivered (`domain.recipients`), and no

@@ -4,7 +4,9 @@ Owns: the sender check of staff mail, reading the one command of its subject and
 it (`staffcommands` has a handler per tag; registration on behalf of a client is
 `registration`'s; [POMOC] mails the tag guide back here), making the sender the ticket's
 owner when the command says so, keeping the staff message on the ticket, and answering a
-refused command to the staff sender. Runs inside the intake transaction; must not commit,
+refused command to the staff sender. An untagged answer to mail we sent staff only (an
+alert, a refusal, any notice but that of a client's message: `notices.answers_staff_only`)
+is an internal note, never relayed; an untagged forward of no ticket registers it. Runs inside the intake transaction; must not commit,
 send mail (the outbox does) or read the subject itself (`domain.staffcmd` does).
 
 Every check that can refuse runs before the first write, so a refused command leaves the
