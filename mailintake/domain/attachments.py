@@ -60,7 +60,8 @@ def _is_image(attachment: Attachment) -> bool:
 def is_signature_image(attachment: Attachment) -> bool:
     """A tiny image or a small inline one: a signature logo, not a file sent on purpose.
 
-    A named file with `Content-Disposition: attachment` is never one: someone attached it
+    A named file with `Content-Disposition: attachment` and no Content-ID (the HTML does not
+    show it) is never one: someone attached it
     (a 2 kB `zrzut.png` of one dialog box is a screenshot).
     """
     if not _is_image(attachment) or attachment.attached:
