@@ -105,12 +105,15 @@ def ticket_by_message_ids(
 
 def sent_messages(session: Session, message_ids: tuple[str, ...]) -> list[MessageRow]:
     """Our outgoing messages among `message_ids`."""
+    return [m for m in known_messages(session, message_ids) if m.direction == "out"]
+
+
+def known_messages(session: Session, message_ids: tuple[str, ...]) -> list[MessageRow]:
+    """The messages (in and out) among `message_ids` we keep, oldest row first."""
     if not message_ids:
         return []
-    query = select(MessageRow).where(
-        col(MessageRow.message_id).in_(message_ids), MessageRow.direction == "out"
-    )
-    return list(session.exec(query))
+    query = select(MessageRow).where(col(MessageRow.message_id).in_(message_ids))
+    return list(session.exec(query.order_by(col(MessageRow.id))))
 
 
 def intake_by_hash(session: Session, sha256: str) -> IntakeRow | None:

@@ -5,7 +5,9 @@ rendering its blocks `subject` (optional), `text` and `html` (optional: made
 from the text when a template has none), with the filters `status(lang)`,
 `when(lang)` and `day(lang)` that show a status, an instant or a day to a
 reader of that language (`adapters.timefmt`), and the test `greeting` (a text
-that opens with its own greeting). Must not decide what is sent to whom.
+that opens with its own greeting), and Markdown shown as a person reads it
+(`markdown_text`, `markdown_html`: never raw `**`, `##` or backticks in a mail).
+Must not decide what is sent to whom.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markdown_it import MarkdownIt
 
 from mailintake.adapters import timefmt
 from mailintake.domain.greetings import opens_with_greeting
@@ -51,6 +54,9 @@ class Renderer:
         self.env.filters["status"] = _status_name
         self.env.filters["when"] = timefmt.in_words  # {{ at | when(lang) }}
         self.env.filters["day"] = timefmt.day_in_words  # {{ eta | day(lang) }}
+        # A Markdown document in a mail (the staff guide): plain text, and HTML.
+        self.env.filters["markdown_text"] = markdown_to_text
+        self.env.filters["markdown_html"] = markdown_to_html
         # `{% if staff_text is greeting %}`: the staff text greets, so the template does not.
         self.env.tests["greeting"] = opens_with_greeting
 
@@ -81,14 +87,71 @@ def _status_name(code: str | None, lang: str = "pl") -> str:
 _URL = re.compile(r"(https?://[^\s<>\"]+|mailto:[^\s<>\"]+)")
 
 
+# What ends a sentence or a quote after a URL, never the URL itself (on escaped text).
+_TRAILING = ("&quot;", "&#x27;", "&gt;", ".", ",", ";", ":", "!", "?", "*", "_")
+
+
+def _link(match: re.Match[str]) -> str:
+    """`<a>` round the URL without the punctuation that follows it in the sentence;
+    a closing parenthesis stays when the URL opened one (`…/Foo_(bar)`)."""
+    url, tail = match.group(0), ""
+    while True:
+        end = next((t for t in _TRAILING if url.endswith(t)), None)
+        if end is None and url.endswith(")") and url.count("(") < url.count(")"):
+            end = ")"
+        if end is None or len(url) <= len(end):
+            break
+        url, tail = url[: -len(end)], end + tail
+    return f'<a href="{url}">{url}</a>{tail}'
+
+
 def text_to_html(text: str) -> str:
     """A plain HTML rendering of a text notice: escaped paragraphs, live links."""
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
         escaped = htmllib.escape(para)
-        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        linked = _URL.sub(_link, escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
     body = "\n".join(paragraphs)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+        '<body style="font-family: Segoe UI, Arial, sans-serif; font-size: 14px;">\n'
+        f"{body}\n</body></html>\n"
+    )
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_INLINE = (
+    (re.compile(r"\*\*(.+?)\*\*|__(.+?)__"), lambda m: m.group(1) or m.group(2)),
+    (re.compile(r"`([^`]+)`"), lambda m: m.group(1)),
+    (re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)"), lambda m: f"{m.group(1)} ({m.group(2)})"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])"), lambda m: m.group(1)),
+)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Markdown as plain text a mail client shows: headings underlined, no markup signs."""
+    lines = []
+    for line in markdown.splitlines():
+        heading = _HEADING.match(line)
+        if heading is not None:
+            title = _inline_text(heading.group(2))
+            rule = "=" if len(heading.group(1)) == 1 else "-"
+            lines += [title, rule * min(len(title), 72)]
+        else:
+            lines.append(_inline_text(line))
+    return "\n".join(lines).strip() + "\n"
+
+
+def _inline_text(line: str) -> str:
+    for pattern, replace in _INLINE:
+        line = pattern.sub(replace, line)
+    return line
+
+
+def markdown_to_html(markdown: str) -> str:
+    """Markdown rendered to HTML (CommonMark, markdown-it-py), in our mail's page."""
+    body = MarkdownIt("commonmark", {"html": False}).render(markdown)
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
         '<body style="font-family: Segoe UI, Arial, sans-serif; font-size: 14px;">\n'

@@ -4,7 +4,8 @@ Owns: `read_attachments` and `is_signature_image`. A log is a `.log`, a rotated 
 (`.zip`, `.7z`, `.rar`, `.gz`, `.tar`, …), a Windows event or trace file, a `.txt` named
 like a log (but not "dialog" or "catalog"), or a file without extension sent with an
 archive content type. A screenshot is an image that is neither tiny nor a small inline
-signature logo; a file that is a log is never a screenshot.
+signature logo (a named file attached on purpose never is one); a file that is a log is
+never a screenshot.
 
 Must not: open or unpack an attachment (names, types and sizes only), do I/O or read the
 clock.
@@ -57,8 +58,13 @@ def _is_image(attachment: Attachment) -> bool:
 
 
 def is_signature_image(attachment: Attachment) -> bool:
-    """A tiny image or a small inline one: a signature logo, not a file sent on purpose."""
-    if not _is_image(attachment):
+    """A tiny image or a small inline one: a signature logo, not a file sent on purpose.
+
+    A named file with `Content-Disposition: attachment` and no Content-ID (the HTML does not
+    show it) is never one: someone attached it
+    (a 2 kB `zrzut.png` of one dialog box is a screenshot).
+    """
+    if not _is_image(attachment) or attachment.attached:
         return False
     return attachment.size < _TINY_IMAGE or (attachment.inline and attachment.size < _INLINE_LOGO)
 

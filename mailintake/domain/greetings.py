@@ -27,6 +27,9 @@ _GREETINGS = (
     r"hello",
     r"hi",
     r"hey",
+    r"hej(?:ka)?",
+    r"pan(?:ie|i) \w+,",  # "Panie Janie," "Pani Anno," (the vocative with its comma)
+    r"drog(?:i|a|ie) \w+,",  # "Drogi Janie,"
     r"dear",
     r"good (?:morning|afternoon|evening|day)",
     r"greetings",

@@ -1,7 +1,8 @@
 """What the client decides or rates in a reply, read from their own words (SPEC sections 4, 5, 7).
 
 Owns: the survey answer (`survey_rating`: a rating 1–5 and a comment) and the client's
-decision on a solution (`client_intent`: REKLAMACJA, POTWIERDZAM, AKCEPTUJĘ).
+decision on a solution (`client_intent`: REKLAMACJA, POTWIERDZAM, AKCEPTUJĘ) and a
+request to close the ticket (`asks_to_close`: `[ZAMKNIJ]`, "proszę zamknąć", "please close").
 
 Must not: do I/O, read the clock, look at headers or decide what kind of mail this is
 (`domain.mailrules` does). It receives the subject and the client's own text, quotes
@@ -101,3 +102,27 @@ def _decision_words(text: str) -> set[str]:
         tokens = re.findall(r"[a-z0-9']+", sentence)
         words |= {t for i, t in enumerate(tokens) if i == 0 or tokens[i - 1] not in _NOT_A_DECISION}
     return words
+
+
+# --- a client asking to close (issue 12) ------------------------------------------------
+
+# On folded text. A request, not a description: "program się zamyka" is the fault itself,
+# so only the infinitive/imperative ("zamknąć", "zamknij"), "zamknięcie zgłoszenia" and the
+# English request forms count; a negation just before ("nie zamykać", "don't close") doesn't.
+_CLOSE_TAG = re.compile(r"[\[(]\s*(?:zamknij|close)\s*[\])]")
+_CLOSE_REQUEST = re.compile(
+    r"(?<!nie )(?<!not )(?<!don't )(?<!dont )\b(?:"
+    r"zamkn(?:ac|ij|ijcie)"
+    r"|zamkniecie (?:zgloszenia|sprawy|tematu|ticketu)"
+    r"|close (?:the |this |my |our )?(?:ticket|case|issue|request|incident)"
+    r"|(?:can|may|could) be closed|please close|close it)\b"
+)
+
+
+def asks_to_close(own_text: str, subject: str) -> bool:
+    """Does the client ask us to close the ticket (`[ZAMKNIJ]`, "proszę zamknąć zgłoszenie",
+    "please close the ticket")? Read from the subject and the client's own text."""
+    folded_subject = fold(subject)
+    if _CLOSE_TAG.search(folded_subject):
+        return True
+    return any(_CLOSE_REQUEST.search(" ".join(t.split())) for t in (folded_subject, fold(own_text)))

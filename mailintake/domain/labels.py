@@ -2,7 +2,9 @@
 
 Owns: `LABELS`, the Polish and English wording of each field in our form (the procedure's
 table), the aliases clients use instead ("Wersja", "Opis problemu", "How often"), and
-`match_label`: whether a folded line starts with a label, and what is written after it.
+`match_label`: whether a folded line starts with a label, and what is written after it;
+`shown` — a field's value as a reader of a language reads it (`always` → "Zawsze"), so no
+notice shows an internal code.
 A label is matched ignoring case and diacritics, after bullets, numbering, `*bold*`
 markers and the asterisk of required fields, followed by `:`, `-`, `=`, `|`, `?`, a tab
 or the end of the line; the longest label wins.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from mailintake.domain.frequency import FREQUENCY_LABELS
 from mailintake.domain.text import fold
 
 # The Polish labels are the wording of SPEC §3 (and of the procedure's table).
@@ -214,3 +217,18 @@ def match_label(text: str, folded: str, *, ours: bool) -> tuple[str, str] | None
     if ours or _LABEL_RE.match(fold(value)):
         value = ""  # ours never answers; "Label: Label2:" is a form joined by a mailer
     return code, value
+
+
+def label(code: str, lang: str = "pl") -> str:
+    """The form's label of field `code` in `lang` (Polish when there is none)."""
+    return LABELS[code].get(lang, LABELS[code]["pl"])
+
+
+def shown(code: str, value: object, lang: str = "pl") -> str:
+    """A field's value for people: a frequency code in words (`always` → "Zawsze"), a list
+    joined with commas, anything else as written."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if code == "frequency" and isinstance(value, str) and value in FREQUENCY_LABELS:
+        return FREQUENCY_LABELS[value].get(lang, FREQUENCY_LABELS[value]["pl"])
+    return str(value)

@@ -23,6 +23,7 @@ class Attachment:
     inline: bool = False
     content_id: str | None = None
     enclosed: bool = False  # a file inside an attached message (also kept in its .eml)
+    attached: bool = False  # named, Content-Disposition: attachment, no Content-ID: on purpose
 
     @property
     def size(self) -> int:

@@ -25,6 +25,9 @@ Decisions worth knowing:
 - The same command written twice (a reply keeping the tag of the mail it answers) counts
   once; two different commands are refused, except a status tag with `[NOTATKA]`: the
   status change made silently (the staff text stays an internal note).
+- A note is recognised however it is written (one tolerant rule, `subjects.note_marker`):
+  `[NOTATKA]`, `[note:]`, `[internal note]`, `(NOTATKA)`, or `NOTATKA:` right after the
+  tags. Mistaking text for a note keeps it internal; the reverse would leak it.
 - `strip_tags` leaves no bracket a staff reply would run or refuse (keys, tags, mistyped
   tags, tags with a bad argument), so a subject built from a cleaned one (a stored ticket
   subject, a staff notice) can never carry a command.
@@ -40,7 +43,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailintake.domain import subjects
 from mailintake.domain.status import CloseReason, Status
+from mailintake.domain.subjects import BRACKET
 from mailintake.domain.text import fold
 from mailintake.errors import Refusal
 
@@ -113,10 +118,6 @@ STATUS_WORDS = {
     "czekanapublikacje": "publikacja",
 }
 TYPO_CUTOFF = 0.8  # difflib ratio; keeps [EXTERNAL], [SPAM], [PILNE], [REKLAMACJA] out
-REPLY_PREFIX = re.compile(
-    r"^\s*(?:re|odp|aw|antw|fwd?|pd|wg|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE
-)
-BRACKET = re.compile(r"\[([^\[\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,9 @@ def parse_command(subject: str, *, prefix: str = "LOG") -> Command:
             command = _read_tag(written, inner, prefix)
             if command is not None and not any(_same(command, c) for c in commands):
                 commands.append(command)
+    marker = subjects.note_marker(subject)
+    if marker is not None and not any(c.action is A.NOTATKA for c in commands):
+        commands.append(Command(A.NOTATKA, tag=marker))
     others = [c for c in commands if c.action is not A.NOTATKA]
     if len(others) == 1 and len(commands) > 1 and others[0].action in TARGETS:
         return dataclasses.replace(others[0], silent=True)  # a status tag with [NOTATKA]
@@ -205,9 +209,7 @@ def strip_tags(subject: str, prefix: str = "LOG") -> str:
     while (kept := BRACKET.sub(lambda m: _kept_bracket(m, prefix), rest)) != rest:
         rest = kept
     rest = " ".join(rest.split())
-    while (match := REPLY_PREFIX.match(rest)) is not None:
-        rest = rest[match.end() :]
-    return rest.strip()
+    return subjects.without_reply_prefixes(rest)
 
 
 def without_commands(subject: str, prefix: str = "LOG") -> str:
@@ -282,6 +284,8 @@ def _match_phrase(folded: str) -> tuple[Action, str | None] | None:
 
 def _read_tag(written: str, inner: str, prefix: str) -> Command | None:
     folded = _fold(inner)
+    if subjects.is_note(folded):
+        return Command(A.NOTATKA, tag=written)
     found = _match_phrase(folded)
     if found is None:
         _refuse_if_mistyped(written, folded)

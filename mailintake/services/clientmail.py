@@ -22,7 +22,7 @@ from mailintake.domain.mail import ParsedMail
 from mailintake.domain.status import Status
 from mailintake.services import completion, lifecycle, staffnotice, threads
 from mailintake.services import tickets as t
-from mailintake.services.outcome import Incoming, Outcome
+from mailintake.services.outcome import CLOSE_REQUEST, REPLY_TO_CLOSED, Incoming, Outcome
 
 
 def handle_client(session: Session, app: App, msg: Incoming) -> Outcome:
@@ -68,7 +68,8 @@ def open_ticket(
     found = fields.extract(mail.text, mail.own_text, mail.attachments, first_message=True)
     ticket.fields = fields.merge({}, found)
     completion.complete_or_request(session, app, msg, ticket)
-    return Outcome("created", ticket.key, mail.message_id)
+    reason = REPLY_TO_CLOSED if linked_to is not None else None
+    return Outcome("created", ticket.key, mail.message_id, reason)
 
 
 def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) -> Outcome:
@@ -83,6 +84,11 @@ def add_to_ticket(session: Session, app: App, msg: Incoming, ticket: db.Ticket) 
         mail.text, mail.own_text, mail.attachments, our_lines=t.our_lines(session, ticket)
     )
     ticket.fields = fields.merge(ticket.fields, found)
+    if intents.asks_to_close(mail.own_text, mail.subject):
+        # Staff decide (SPEC §6 [ZAMKNIJ]); the client is not asked for data meanwhile.
+        t.add_history(session, ticket, ticket.status, ticket.status, by=mail.from_addr or "",
+                      reason="client asks to close the ticket", now=msg.now)  # fmt: skip
+        return Outcome("updated", ticket.key, mail.message_id, CLOSE_REQUEST)
     if ticket.status == Status.NOWY:
         completion.complete_or_request(session, app, msg, ticket)
     return Outcome("updated", ticket.key, mail.message_id)

@@ -5,7 +5,8 @@ moving what it gathered to the ticket that stays: field values the target lacks 
 joined), attachments, the client's colleagues, and its thread — the duplicate records the
 key it went into, so later client mail on its thread reaches the target
 (`threads.surviving`). A NOWY target that the merge makes complete moves to ANALIZA and its
-client is confirmed. Refusals (unknown key, the ticket itself) come before any write.
+client is confirmed. Refusals (unknown key, the ticket itself, a closed target, another client's ticket)
+come before any write.
 Runs inside the intake transaction; must not commit or send.
 """
 
@@ -14,10 +15,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from mailintake.adapters import db
-from mailintake.domain import fields
+from mailintake.domain import fields, labels
 from mailintake.domain.status import CloseReason, Status, check_transition
 from mailintake.errors import Refusal
-from mailintake.services import completion, lifecycle, threads
+from mailintake.services import completion, lifecycle, notices, threads
 from mailintake.services import tickets as t
 from mailintake.services.staffjob import Job
 
@@ -35,9 +36,17 @@ def close_as_duplicate(job: Job, ticket: db.Ticket) -> db.Ticket:
                   reason=f"duplicate of {key}", now=job.now)  # fmt: skip
     t.add_history(job.session, target, target.status, target.status, by=job.by,
                   reason=f"merged from {ticket.key}: {moved}", now=job.now)  # fmt: skip
-    if target.status == Status.NOWY and not fields.missing(target.fields):
+    completed = target.status == Status.NOWY and not fields.missing(target.fields)
+    if completed:
         completion.accept_complete(job.session, job.app, target, by=job.by, now=job.now,
                                    reason=f"data complete with {ticket.key}")  # fmt: skip
+    notices.tell_owner(
+        job.session, job.app, target, now=job.now, actor=job.by,
+        label="Kompletne / complete → ANALIZA" if completed else "Scalono / merged",
+        title=f"{job.by} scalił(a) {ticket.key} z tym zgłoszeniem / merged {ticket.key} into it.",
+        lines=[f"Przeniesiono / moved: {moved}",
+               *(["Zgłoszenie kompletne → ANALIZA / ticket complete → ANALIZA"] if completed else [])],
+    )  # fmt: skip
     return target
 
 
@@ -48,7 +57,26 @@ def _target(job: Job, ticket: db.Ticket) -> db.Ticket:
     if target is None or target.id == ticket.id:
         why = "to samo zgłoszenie (the same ticket)" if found else "nie istnieje (unknown)"
         raise Refusal(f"{job.command.tag}: {key} {why}")
+    if target.status == Status.ZAMKNIETY:
+        raise Refusal(
+            f"{job.command.tag}: {target.key} jest zamknięte; scal z otwartym zgłoszeniem albo "
+            f"zamknij tylko to ({target.key} is closed; merge into an open ticket, or just "
+            "close this one)"
+        )
+    if not _same_client(job, ticket, target):
+        raise Refusal(
+            f"{job.command.tag}: {target.key} należy do innego klienta ({target.client_email}); "
+            f"scalać można tylko zgłoszenia tego samego klienta ({target.key} belongs to another "
+            f"client, {target.client_email}; only tickets of the same client can be merged)"
+        )
     return target
+
+
+def _same_client(job: Job, ticket: db.Ticket, target: db.Ticket) -> bool:
+    """The same address, or colleagues of one configured organisation (`threads`)."""
+    if ticket.client_email.lower() == target.client_email.lower():
+        return True
+    return threads.is_colleague(job.app, target, ticket.client_email)
 
 
 def merge(job: Job, duplicate: db.Ticket, target: db.Ticket) -> str:
@@ -63,7 +91,8 @@ def merge(job: Job, duplicate: db.Ticket, target: db.Ticket) -> str:
     duplicate.duplicate_of = db.key_of(target)
     t.add_link(duplicate, db.key_of(target))
     t.add_link(target, db.key_of(duplicate))
-    return f"fields {', '.join(codes) or '-'}; {files} attachment(s)"
+    named = ", ".join(labels.label(c) for c in codes) or "-"
+    return f"pola / fields: {named}; {files} załącznik(i) / attachment(s)"
 
 
 def _copy_attachments(session: Session, duplicate: db.Ticket, target: db.Ticket) -> int:

@@ -142,7 +142,7 @@ def _tell_sender_of_size(session: Session, app: App, facts: Summary, size: int) 
     lang = app.settings.clients.for_address(to).language
     notices.queue_mail(
         session, app, ticket=None, to=[to], template="size_refused", kind="size_refused",
-        now=app.clock(), lang=lang, original_subject=facts.subject,
+        now=app.clock(), lang=lang, original_subject=facts.subject, answering=mail,
         limit_mb=f"{app.settings.max_message_mb:g}", size_mb=f"{size / 1024 / 1024:.1f}",
     )  # fmt: skip
 

@@ -5,8 +5,11 @@ ticket's conversation, kept as an outgoing message and put in the outbox),
 who reads a notice — mail to the client copies the ticket's `cc` and threads
 on what the client saw; mail to staff threads on the ticket's staff thread and
 goes to the ticket's owner, else to `MAILINTAKE_STAFF_NOTIFY`
-(`staff_recipients`) — the subjects of staff notices (`staff_subject`: never a
-command tag) and the alerts every use case sends staff (`notify_staff`).
+(`staff_recipients`, one rule: `recipients.internal`, never a client) — the
+subjects of staff notices (`staff_subject`: never a command tag), the alerts
+every use case sends staff (`notify_staff`), routine notices to a ticket's owner
+(`tell_owner`), and whether a message answers mail we sent staff only
+(`answers_staff_only`: the one "staff-only thread" rule).
 
 Two rules hold here for every mail, present and future (issue 10): nothing is
 queued to an address that cannot be delivered (`domain.recipients`), and no
@@ -31,8 +34,8 @@ from sqlmodel import Session
 from mailintake.adapters import db, outmail
 from mailintake.adapters.render import Rendered
 from mailintake.app import App
-from mailintake.domain import staffcmd
-from mailintake.domain.mail import Attachment
+from mailintake.domain import recipients, staffcmd
+from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.recipients import is_deliverable
 
 log = structlog.get_logger()
@@ -54,6 +57,7 @@ def queue_mail(
     own_text: str = "",
     images: Sequence[tuple[str, bytes]] = (),
     attachments: Sequence[Attachment] = (),
+    answering: ParsedMail | None = None,
     **context: Any,
 ) -> db.OutboxRow | None:
     """Render a notice and put it in the outbox, in the caller's transaction (SPEC section 5).
@@ -63,14 +67,18 @@ def queue_mail(
     wrote into the notice (a staff question), kept apart from the template's words so a
     later notice can quote it alone. `images` are PNG pictures the HTML part shows by
     `cid:` (Content-ID, bytes). None, and nothing queued, when no recipient can be
-    delivered to (SPEC section 5).
+    delivered to (SPEC section 5). `answering` is the message this mail answers: with
+    no ticket to thread on, the mail threads on it (RFC 5322 §3.6.4 In-Reply-To).
     """
-    to = [address for address in to if is_deliverable(address)]
+    to = [address for address in recipients.unique(to) if is_deliverable(address)]
     if not to:
         log.warning("mail.undeliverable", ticket=ticket.key if ticket else None, kind=kind)
         return None
     rendered = _render(app, template, lang, ticket, context)
     in_reply_to, references = _thread_for(session, app, ticket, to)
+    if ticket is None and answering is not None and answering.message_id:
+        in_reply_to = answering.message_id
+        references = (*answering.references[-20:], answering.message_id)
     out = outmail.Outgoing(
         sender=app.settings.support_address,
         to=tuple(to),
@@ -121,21 +129,47 @@ def ticket_context(ticket: db.Ticket) -> dict[str, Any]:
 def copies(app: App, ticket: db.Ticket | None, to: Sequence[str]) -> tuple[str, ...]:
     """Who is copied on mail to the client: the client and their colleagues not in `to`.
 
-    Mail only to our own people (`Settings.internal`) copies nobody.
+    Mail that is not to the client's side (staff, a former staff member) copies nobody
+    (`recipients.client_side`).
     """
-    addressed = {a.lower() for a in to}
-    if ticket is None or addressed <= app.settings.internal:
+    if ticket is None:
         return ()
-    side = [ticket.client_email, *(ticket.cc or [])]
-    excluded = addressed | app.settings.internal
-    return tuple(a for a in dict.fromkeys(side) if a not in excluded and is_deliverable(a))
+    return recipients.client_side(to, ticket.client_email, ticket.cc or [], _own(app))
+
+
+def _own(app: App) -> frozenset[str]:
+    return app.settings.internal | {app.settings.support_address.lower()}
 
 
 def staff_recipients(app: App, ticket: db.Ticket | None) -> list[str]:
-    """The ticket's owner, else `MAILINTAKE_STAFF_NOTIFY` (default: all staff) (SPEC section 6)."""
-    if ticket is not None and ticket.owner:
-        return [ticket.owner]
-    return sorted(app.settings.staff_notify)
+    """The ticket's owner while in `MAILINTAKE_STAFF`, else `MAILINTAKE_STAFF_NOTIFY`
+    (default: all staff) (SPEC section 6, `recipients.internal`)."""
+    owner = ticket.owner if ticket is not None else None
+    return recipients.internal(owner, app.settings.staff, app.settings.staff_notify)
+
+
+# The staff notice of a client's message: answering it without a tag answers the client.
+CLIENT_NOTICE = "client_notice"
+
+
+def answers_staff_only(session: Session, app: App, mail: ParsedMail) -> bool:
+    """Does `mail` answer a mail we sent to staff only (an alert, a refusal, a notice)?
+
+    The nearest message of the thread we know decides (staff's own mail in between is
+    skipped): one of ours to staff only, other than a notice of a client's message, makes
+    the answer internal; a client's message or our mail to the client does not (issue 12).
+    """
+    known = {m.message_id: m for m in db.known_messages(session, mail.thread_ids)}
+    for mid in mail.thread_ids:
+        found = known.get(mid)
+        if found is None:
+            continue
+        if found.direction == "out":
+            to = [a.strip() for a in found.to_addrs.split(",")]
+            return found.kind != CLIENT_NOTICE and is_staff_only(app, to)
+        if (found.from_addr or "").lower() not in app.settings.internal:
+            return False
+    return False
 
 
 def staff_subject(ticket: db.Ticket | None, label: str, subject: str, prefix: str) -> str:
@@ -291,6 +325,32 @@ def notify_staff(
         lines=list(lines),
         **context,
     )
+
+
+def tell_owner(
+    session: Session,
+    app: App,
+    ticket: db.Ticket,
+    *,
+    label: str,
+    title: str,
+    lines: Sequence[str] = (),
+    now: datetime,
+    to: Sequence[str] | None = None,
+    actor: str | None = None,
+) -> None:
+    """A routine notice of what happened to `ticket`, to `to` (default: `staff_recipients`),
+    never to `actor` (who did it knows); its subject is `[LOG-…] label: subject`."""
+    actor_folded = (actor or "").lower()
+    people = [a for a in (staff_recipients(app, ticket) if to is None else to)
+              if a.lower() != actor_folded and a.lower() in app.settings.internal]  # fmt: skip
+    if not people:
+        return
+    subject = staff_subject(ticket, label, ticket.subject, app.settings.ticket_prefix)
+    log.info("staff.notified", ticket=ticket.key, subject=subject, kind="staff_info", to=people)
+    queue_mail(session, app, ticket=ticket, to=people, template="staff_notice",
+               kind="staff_info", now=now, subject=subject, auto_submitted="auto-generated",
+               title=title, lines=list(lines))  # fmt: skip
 
 
 ALERTS_PER_HOUR = 10

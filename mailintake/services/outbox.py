@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from mailintake import testhooks
-from mailintake.adapters import db
+from mailintake.adapters import db, timefmt
 from mailintake.adapters.mailer import PermanentSendError
 from mailintake.app import App
 from mailintake.errors import TransientError
@@ -304,15 +304,27 @@ def _alert_staff(
         ticket=ticket,
         now=now,
         alert="unsent",
-        subject=f"[mailintake] Wiadomość niewysłana / mail not delivered: {row.kind}",
+        subject=f"{f'[{ticket.key}]' if ticket else '[mailintake]'} "
+        f"Wiadomość niewysłana / mail not delivered: {row.kind}",
         title="Nie udało się wysłać wiadomości / a message could not be sent.",
         lines=[
             f"Do / to: {', '.join(row.recipients)}",
             f"Zgłoszenie / ticket: {ticket.key if ticket else '-'}",
+            *_which_mail(session, row),
             f"Błąd / error: {error[:300]}",
             f"Wyślij ponownie / send again: mailintake outbox retry {row.id}",
         ],
     )
+
+
+def _which_mail(session: Session, row: db.OutboxRow) -> list[str]:
+    """The failed mail as staff can find it: its subject, Message-ID and when it was queued."""
+    kept = session.get(db.MessageRow, row.message_row_id) if row.message_row_id else None
+    return [
+        f"Temat / subject: {kept.subject if kept else '-'}",
+        f"Message-ID: <{row.message_id}>",
+        f"Z dnia / queued: {timefmt.in_words(row.created_at)}",
+    ]
 
 
 # -- mail that waits too long -------------------------------------------------------------

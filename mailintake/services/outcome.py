@@ -33,6 +33,11 @@ class Outcome:
     unstamped: bool = False  # our border MTA did not stamp it (services.deployment)
 
 
+# `Outcome.reason`s staff notices read (`staffnotice`).
+CLOSE_REQUEST = "close_request"  # a client asks to close: staff decide
+REPLY_TO_CLOSED = "reply_to_closed"  # a new ticket opened by a reply to a closed one
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message on its way through the rules."""

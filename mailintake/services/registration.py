@@ -56,9 +56,11 @@ def register_on_behalf(session: Session, app: App, msg: Incoming) -> Outcome:
     outcome = clientmail.open_ticket(session, app, as_client)
     ticket = db.ticket_by_key(session, outcome.ticket or "")
     assert ticket is not None
+    staff_member = msg.mail.from_addr or ""
     t.add_history(session, ticket, Status(ticket.status), Status(ticket.status),
-                  by=msg.mail.from_addr or "", reason=f"registered on behalf of {inner.from_addr}",
+                  by=staff_member, reason=f"registered on behalf of {inner.from_addr}",
                   now=msg.now)  # fmt: skip
+    t.claim(session, ticket, staff_member, msg.now)  # who registers it owns it (SPEC §6)
     outer = dataclasses.replace(msg.mail, attachments=rest)
     t.store_inbound(session, app, ticket, msg, kind="staff", mail=outer)
     staffnotice.tell_staff(session, app, as_client, outcome, staffnotice.Before())
@@ -124,6 +126,9 @@ def _header_block(lines: list[str], start: int) -> tuple[dict[str, str], int]:
 def _rebuild(headers: dict[str, str], body: str, files: tuple[Attachment, ...]) -> bytes:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = _address(headers["from"])
+    for name in ("to", "cc"):  # the original's colleagues stay in copy (issue 12)
+        if found := _addresses(headers.get(name, "")):
+            msg[name.capitalize()] = ", ".join(found)
     if headers.get("subject"):
         msg["Subject"] = headers["subject"]
     msg.set_content(body or "\n")
@@ -132,6 +137,12 @@ def _rebuild(headers: dict[str, str], body: str, files: tuple[Attachment, ...]) 
         msg.add_attachment(file.data, maintype=main, subtype=sub or "octet-stream",
                            filename=file.filename)  # fmt: skip
     return msg.as_bytes()
+
+
+def _addresses(value: str) -> list[str]:
+    """Every address of an Outlook `Do:`/`DW:` line (`;` or `,` between them)."""
+    value = re.sub(r"\[mailto:([^\]\s]+)\]", r"<\1>", value, flags=re.IGNORECASE)
+    return [formataddr(pair) for pair in parse_addresses(value.replace(";", ","))]
 
 
 def _address(value: str) -> str:

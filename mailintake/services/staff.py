@@ -4,7 +4,9 @@ Owns: the sender check of staff mail, reading the one command of its subject and
 it (`staffcommands` has a handler per tag; registration on behalf of a client is
 `registration`'s; [POMOC] mails the tag guide back here), making the sender the ticket's
 owner when the command says so, keeping the staff message on the ticket, and answering a
-refused command to the staff sender. Runs inside the intake transaction; must not commit,
+refused command to the staff sender. An untagged answer to mail we sent staff only (an
+alert, a refusal, any notice but that of a client's message: `notices.answers_staff_only`)
+is an internal note, never relayed; an untagged forward of no ticket registers it. Runs inside the intake transaction; must not commit,
 send mail (the outbox does) or read the subject itself (`domain.staffcmd` does).
 
 Every check that can refuse runs before the first write, so a refused command leaves the
@@ -19,7 +21,7 @@ from sqlmodel import Session
 
 from mailintake.adapters import db, guide
 from mailintake.app import App
-from mailintake.domain import staffauth, staffcmd
+from mailintake.domain import staffauth, staffcmd, subjects
 from mailintake.domain.staffcmd import Action, Command
 from mailintake.errors import Refusal
 from mailintake.services import notices, registration, staffcommands, threads
@@ -41,6 +43,8 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
     try:
         command = staffcmd.parse_command(mail.subject, prefix=app.settings.ticket_prefix)
         _refuse_if_quoted(session, app, msg, command)
+        if command.action is Action.RELAY and notices.answers_staff_only(session, app, mail):
+            return _internal_reply(session, app, msg, ticket)
         return _run(Job(session, app, msg, command, ticket))
     except Refusal as refusal:
         return _refuse(session, app, msg, ticket, str(refusal))
@@ -84,7 +88,7 @@ def _refuse(
     notices.queue_mail(
         session, app, ticket=ticket, to=[mail.from_addr or ""], template="staff_refusal",
         kind="staff_refusal", now=msg.now, auto_submitted="auto-replied",
-        subject=_subject(app, ticket, "Odrzucono / refused", msg),
+        subject=_subject(app, ticket, "Odrzucono / refused", msg), answering=mail,
         reason=reason, original_subject=mail.subject,
     )  # fmt: skip
     log.info("staff.command_refused", sender=mail.from_addr, reason=reason,
@@ -109,6 +113,23 @@ def _refuse_if_quoted(session: Session, app: App, msg: Incoming, command: Comman
             )
 
 
+def _internal_reply(session: Session, app: App, msg: Incoming, ticket: db.Ticket | None) -> Outcome:
+    """An untagged answer to mail we sent staff only stays a note: never mailed to a client.
+
+    Whatever the notice was (an alert, a refusal, a suspension, `notices.answers_staff_only`),
+    staff talking among themselves is not a reply on the ticket (issue 12).
+    """
+    command = Command(Action.NOTATKA, tag="(reply to a staff-only notice)")
+    if ticket is None:
+        t.store_inbound(session, app, None, msg, kind="note")
+        return Outcome("note", None, msg.mail.message_id, "reply to a staff-only notice")
+    job = Job(session, app, msg, command, ticket)
+    outcome = staffcommands.HANDLERS[Action.NOTATKA](job, ticket)
+    t.store_inbound(session, app, ticket, msg, kind="note")
+    log.info("staff.internal_reply", ticket=ticket.key, sender=msg.mail.from_addr)
+    return outcome
+
+
 def _subject(app: App, ticket: db.Ticket | None, label: str, msg: Incoming) -> str:
     """The staff mail's subject quoted back without its tags: answering it runs nothing."""
     return notices.staff_subject(ticket, label, msg.mail.subject, app.settings.ticket_prefix)
@@ -118,7 +139,7 @@ def _subject(app: App, ticket: db.Ticket | None, label: str, msg: Incoming) -> s
 
 
 def _run(job: Job) -> Outcome:
-    if job.command.action is Action.REJESTRUJ:
+    if job.command.action is Action.REJESTRUJ or _forwards_a_new_matter(job):
         return registration.register_on_behalf(job.session, job.app, job.msg)
     if job.command.action is Action.POMOC:
         return _help(job)
@@ -133,14 +154,30 @@ def _run(job: Job) -> Outcome:
     if job.command.silent:
         staffcommands.note(job, job.ticket)  # the status changed; the text stays internal
     if job.command.takes_ownership:
-        t.claim(
-            job.session, job.ticket, job.by, job.now, take=job.command.action is Action.PRZEJMIJ
-        )
+        previous = job.ticket.owner
+        take = job.command.action is Action.PRZEJMIJ
+        t.claim(job.session, job.ticket, job.by, job.now, take=take)
+        if take and previous and previous != job.by:
+            notices.tell_owner(
+                job.session, job.app, job.ticket, now=job.now, to=[previous],
+                label="Przejęte / taken over",
+                title=f"{job.by} przejął(ęła) to zgłoszenie / took this ticket over.",
+            )  # fmt: skip
     # A split keeps the message (its text and files) on the ticket it opened.
     home = db.ticket_by_key(job.session, outcome.ticket or "") or job.ticket
     internal = job.command.action is Action.NOTATKA or job.command.silent
     t.store_inbound(job.session, job.app, home, job.msg, kind="note" if internal else "staff")
     return outcome
+
+
+def _forwards_a_new_matter(job: Job) -> bool:
+    """An untagged forward (`PD:`, `Fwd:`) of no ticket registers the forwarded message,
+    as `[REJESTRUJ]` would: staff forwarding a client's mail to support mean exactly that."""
+    return (
+        job.ticket is None
+        and job.command.action is Action.RELAY
+        and subjects.is_forward(job.msg.mail.subject)
+    )
 
 
 def _help(job: Job) -> Outcome:
@@ -151,5 +188,6 @@ def _help(job: Job) -> Outcome:
         job.session, job.app, ticket=None, to=[job.by], template="staff_guide", kind="staff_help",
         now=job.now, auto_submitted="auto-replied",
         subject="[mailintake] Przewodnik po tagach / staff tag guide", guide=guide.staff_guide(),
+        answering=mail,
     )  # fmt: skip
     return Outcome("command", job.ticket.key if job.ticket else None, mail.message_id, "POMOC")

@@ -21,14 +21,13 @@ from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.app import App
-from mailintake.domain import fields
+from mailintake.domain import fields, labels, staffcmd
 from mailintake.domain.attachments import is_signature_image
-from mailintake.domain.labels import LABELS
 from mailintake.domain.mail import Attachment
 from mailintake.domain.status import Status
 from mailintake.services import notices
 from mailintake.services import tickets as t
-from mailintake.services.outcome import Incoming, Outcome
+from mailintake.services.outcome import CLOSE_REQUEST, REPLY_TO_CLOSED, Incoming, Outcome
 
 log = structlog.get_logger()
 
@@ -71,33 +70,59 @@ def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, befo
     new = before.ticket_id is None
     if new and not (app.settings.notify_new or ticket.status != Status.NOWY or ticket.linked):
         return
-    to = notices.staff_recipients(app, ticket)
+    closed = _closed_ticket(session, ticket, outcome)
+    # A reply to a closed ticket goes to whoever owned that one (SPEC §5: linked).
+    to = notices.staff_recipients(app, ticket if ticket.owner or closed is None else closed)
     if not to:
         return
     history = db.history_of(session, db.id_of(ticket), after=before.last_history)
     sent = [m for m in db.messages_of(session, db.id_of(ticket), after=before.last_message)
             if m.direction == "out"]  # fmt: skip
     files, left_out = _attachable(msg.mail.attachments, app.settings.max_attachments_bytes)
-    subject = notices.staff_subject(ticket, _flag(outcome, history, new), ticket.subject,
+    subject = notices.staff_subject(ticket, _flag(outcome, history, new, closed), ticket.subject,
                                     app.settings.ticket_prefix)  # fmt: skip
-    log.info("staff.notified", ticket=ticket.key, subject=subject, kind="staff_notice", to=to)
+    log.info(
+        "staff.notified", ticket=ticket.key, subject=subject, kind=notices.CLIENT_NOTICE, to=to
+    )
     notices.queue_mail(
-        session, app, ticket=ticket, to=to, template="client_notice", kind="staff_notice",
+        session, app, ticket=ticket, to=to, template="client_notice", kind=notices.CLIENT_NOTICE,
         now=msg.now, auto_submitted="auto-generated", attachments=files,
         subject=subject, sender=msg.mail.from_addr or "", at=msg.received_at,
         text=(msg.mail.own_text or msg.mail.text).strip(),
+        client_subject=_their_subject(msg, ticket, app.settings.ticket_prefix),
         filled=_filled(before.fields, ticket.fields or {}),
         files=[_size(a) for a in files], left_out=[_size(a) for a in left_out],
         limit_mb=f"{app.settings.max_attachments_mb:g}",
-        did=[*_did(history), *_mailed(sent, app)], missing=_missing(ticket),
+        did=[*_reopened(closed), *_did(history), *_mailed(sent, app)], missing=_missing(ticket),
     )  # fmt: skip
 
 
-def _flag(outcome: Outcome, history: Sequence[db.HistoryRow], new: bool) -> str:
+def _closed_ticket(session: Session, ticket: db.Ticket, outcome: Outcome) -> db.Ticket | None:
+    """The closed ticket a reply to it opened `ticket` from, if it did."""
+    if outcome.reason != REPLY_TO_CLOSED or not ticket.linked:
+        return None
+    return db.ticket_by_key(session, ticket.linked[0], for_update=False)
+
+
+def _reopened(closed: db.Ticket | None) -> list[str]:
+    if closed is None:
+        return []
+    return [f"odpowiedź na zamknięte zgłoszenie {closed.key} (opiekun / owner: "
+            f"{closed.owner or '-'}): nowe zgłoszenie, powiązane / reply to the closed ticket "
+            f"{closed.key}: a new ticket, linked"]  # fmt: skip
+
+
+def _flag(
+    outcome: Outcome, history: Sequence[db.HistoryRow], new: bool, closed: db.Ticket | None
+) -> str:
     """What the subject says first: a complaint, a completion, a new ticket or a reply."""
     moves = {(h.from_status, h.to_status) for h in history}
     if outcome.reason == "complaint":
         return "REKLAMACJA / complaint"
+    if outcome.reason == CLOSE_REQUEST:
+        return "Klient prosi o zamknięcie / client asks to close"
+    if closed is not None:
+        return f"Odpowiedź na zamknięte {closed.key} / reply to closed {closed.key}"
     if (Status.NOWY, Status.ANALIZA) in moves:
         return "Kompletne / complete → ANALIZA"
     if new:
@@ -109,19 +134,25 @@ def _flag(outcome: Outcome, history: Sequence[db.HistoryRow], new: bool) -> str:
     return "Odpowiedź klienta / client replied"
 
 
+def _their_subject(msg: Incoming, ticket: db.Ticket, prefix: str) -> str:
+    """The subject the client wrote, when it says more than the ticket's (often their words
+    are only there: a body that is just our quoted mail)."""
+    theirs = staffcmd.strip_tags(msg.mail.subject, prefix)
+    return theirs if theirs and theirs != ticket.subject else ""
+
+
 def _filled(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """`Label (code): value` for each field this message gave or changed (SPEC section 3)."""
+    """`Label: value` for each field this message gave or changed (SPEC section 3)."""
     lines = []
     for code in fields.FIELDS:
         value, before = new.get(code), old.get(code)
         if isinstance(value, list):
             value = [v for v in value if v not in (before or [])]
         if value and value != before:
-            shown = ", ".join(value) if isinstance(value, list) else str(value)
-            shown = " ".join(shown.split())
+            shown = " ".join(labels.shown(code, value).split())
             if len(shown) > VALUE_CHARS:
                 shown = shown[:VALUE_CHARS].rsplit(" ", 1)[0] + " …"
-            lines.append(f"{LABELS[code]['pl']} ({code}): {shown}")
+            lines.append(f"{labels.label(code)}: {shown}")
     return lines
 
 
@@ -150,7 +181,10 @@ def _mailed(sent: Iterable[db.MessageRow], app: App) -> list[str]:
 
 
 def _missing(ticket: db.Ticket) -> list[str]:
-    return fields.missing(ticket.fields or {}) if ticket.status == Status.NOWY else []
+    """What the ticket still lacks, as the form names it (never the internal codes)."""
+    if ticket.status != Status.NOWY:
+        return []
+    return [labels.label(code) for code in fields.missing(ticket.fields or {})]
 
 
 def _shown(status: str | None) -> str:

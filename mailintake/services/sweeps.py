@@ -177,13 +177,25 @@ def _remind(session: Session, app: App, ticket: db.Ticket, now: datetime) -> boo
 def _close_incomplete(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
     lifecycle.close(session, app, ticket, CloseReason.INCOMPLETE, by="system", now=now,
                     text="incomplete: data still missing after the completion window")  # fmt: skip
+    _tell_owner_closed(session, app, ticket, now, "brak danych w terminie / data still missing")
     return True
 
 
 def _close_resolved(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:
     lifecycle.close(session, app, ticket, CloseReason.RESOLVED, by="system", now=now,
                     text="resolved: 72 h after the solution without a complaint")  # fmt: skip
+    _tell_owner_closed(session, app, ticket, now, "72 h po rozwiązaniu / 72 h after the solution")
     return True
+
+
+def _tell_owner_closed(
+    session: Session, app: App, ticket: db.Ticket, now: datetime, why: str
+) -> None:
+    """The ticket's owner (if it has one) learns that the clock closed it."""
+    if ticket.owner:
+        notices.tell_owner(session, app, ticket, now=now, to=[ticket.owner],
+                           label="Zamknięte automatycznie / closed automatically",
+                           title=f"Zgłoszenie zamknięto automatycznie: {why}.")  # fmt: skip
 
 
 def _question_reminder(session: Session, app: App, ticket: db.Ticket, now: datetime) -> bool:

@@ -24,6 +24,7 @@ from mailintake.app import App
 from mailintake.domain import deadlines, fields, staffcmd
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.status import Status, check_transition
+from mailintake.domain.text import one_line
 from mailintake.services import threads
 from mailintake.services.outcome import Incoming
 
@@ -107,7 +108,7 @@ def add_history(
             to_status=to_status,
             at=now,
             by=by,
-            reason=reason,
+            reason=one_line(reason),  # one line, never a whole mail (issue 12)
         )
     )
 

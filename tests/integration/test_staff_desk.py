@@ -219,7 +219,8 @@ def test_the_first_staff_member_who_acts_owns_the_ticket(desk):
 
 
 def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server, sqlite_url):
-    """[take] from another staff member moves the ticket to them: status kept, nobody mailed."""
+    """[take] from another staff member moves the ticket to them: status kept, no client
+    mailed; only the previous owner is told (issue 12, round 2)."""
     other = "piotr.zielinski@log-systems.com"
     with running_desk(tmp_path, dovecot, smtp_server, sqlite_url, staff=f"{STAFF},{other}") as desk:
         key = desk.open()
@@ -228,7 +229,7 @@ def test_take_changes_the_owner_and_nothing_else(tmp_path, dovecot, smtp_server,
         assert desk.staff(f"RE: [{key}] [take]", body="", sender=other) == {"command": 1}
         detail = desk.ticket(key)
         assert (detail["owner"], detail["status"]) == (other, "W_TRAKCIE")
-        assert desk.mails(sent) == []
+        assert desk.envelopes(sent) == [[STAFF]]
 
 
 # -- the tag guide ------------------------------------------------------------------------
@@ -245,6 +246,10 @@ def test_help_mails_the_tag_guide_back(desk, subject):
     for polish, english in staffcmd.PHRASES.values():
         assert polish.upper() in body.upper() and english.upper() in body.upper()
     assert desk.keys() == []
+    # Read as a person reads it: no raw Markdown in the text, real HTML beside it.
+    assert "**" not in body and "`" not in body and "\n## " not in body
+    html = guide.get_body(preferencelist=("html",)).get_content()
+    assert "<h2>" in html and "<strong>" in html and "**" not in html
 
 
 def test_help_from_an_unverified_sender_is_not_answered(tmp_path, dovecot, smtp_server,

@@ -63,8 +63,9 @@ def test_a_client_answer_on_a_nowy_ticket_reaches_staff(desk):
     _assert_no_command(notice["Subject"])
     body = text_of(notice)
     assert "Uzupełniam dane." in body
-    assert "6.1.111.111" in body and "version" in body
-    assert "still missing: logs" in body
+    assert "Wersja oprogramowania: 6.1.111.111" in body
+    assert "Częstotliwość błędu: Zawsze" in body and "always" not in body
+    assert "still missing: Plik logów systemowych (KB-1902)" in body
     assert [m["To"] for m in desk.mails(sent)] == [CLIENT, STAFF]  # the request, the notice
 
 

@@ -617,6 +617,12 @@ def test_screenshots_are_images_but_not_signature_logos() -> None:
     }
 
 
+def test_a_small_named_attached_image_is_a_screenshot() -> None:
+    """`zrzut.png` of 2 kB sent with Content-Disposition: attachment is no signature logo."""
+    small = Attachment("zrzut.png", "image/png", b"\x89PNG" + b"0" * 2000, attached=True)
+    assert extract("", "", [small]) == {"screenshots": ["zrzut.png"]}
+
+
 def test_logs_and_screenshots_keep_order_without_repeats() -> None:
     """File names are listed once each, in the order attached."""
     attachments = [att("b.log"), att("a.zip"), att("b.log"), att("s.png", "image/png")]

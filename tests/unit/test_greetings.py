@@ -27,6 +27,11 @@ GREETINGS = [
     "Good morning,",
     "Good afternoon Ann,",
     "Hey,",
+    "Panie Janie,\n\nprzyczyną był indeks.",
+    "Pani Anno, dziękujemy.",
+    "Hej Janek,",
+    "Hej,",
+    "Drogi Janie,",
 ]
 NOT_GREETINGS = [
     "",
@@ -38,6 +43,8 @@ NOT_GREETINGS = [
     "Witaminy nie pomogą.",
     "Dobry pomysł, sprawdzimy.",
     "Please say hello to the admin.",
+    "Pani Anna zgłosiła to wczoraj.",
+    "Hejnał gra o dwunastej.",
     "Dearborn office reported it too.",
 ]
 

@@ -28,8 +28,9 @@ from mailintake.adapters.parse.headers import (
 )
 from mailintake.adapters.parse.load import load_message
 from mailintake.adapters.parse.mime import Body
-from mailintake.adapters.parse.owntext import strip_reply
+from mailintake.adapters.parse.owntext import strip_forward, strip_reply
 from mailintake.domain.mail import ParsedMail
+from mailintake.domain.subjects import is_forward
 
 
 class UnparseableMail(Exception):
@@ -85,7 +86,7 @@ def _parse(raw: bytes) -> ParsedMail:
         content_type=_content_type(msg),
         text=text,
         html=body.html(),
-        own_text=strip_reply(text),
+        own_text=strip_forward(text) if is_forward(first("subject") or "") else strip_reply(text),
         attachments=tuple(body.attachments),
         defects=tuple(dict.fromkeys(defects))[:MAX_DEFECTS],
     )

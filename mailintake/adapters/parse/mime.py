@@ -142,6 +142,10 @@ class Body:
                 data=_payload(part, self.defects),
                 inline=bool(content_id) and disposition != "attachment",
                 content_id=content_id,
+                # Named, disposition attachment, not shown by the HTML (no Content-ID).
+                attached=disposition == "attachment"
+                and bool(name and name.strip())
+                and not content_id,
             )
         )
 

@@ -83,7 +83,39 @@ def strip_reply(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
     return _library_reply(own) or own
 
 
+def strip_forward(text: str, languages: Iterable[str] = ("pl", "en")) -> str:
+    """A forward's own text: the forwarder's words, then the forwarded message's own words.
+
+    Outlook puts the forwarded message below a `____` rule and an `Od:`/`Wysłano:`/`Do:`/
+    `Temat:` block, which `strip_reply` takes for quoted history; in a forward it is the
+    point of the mail (issue 12). The header block itself is left out; the forwarded
+    message loses its own quoted history and signature like any reply.
+    """
+    langs = [lang for lang in languages if lang in _HISTORY_STARTS] or ["en"]
+    lines = text[:OWN_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start = _history_start(lines, langs)
+    if start is None:
+        return strip_reply(text, languages)
+    end = start
+    while end < len(lines) and (_RULE.fullmatch(lines[end]) or not lines[end].strip()):
+        end += 1
+    while end < len(lines) and lines[end].strip() and _HEADER_LINE.match(lines[end]):
+        end += 1
+    above = strip_reply("\n".join(lines[:start]), languages)
+    below = strip_reply("\n".join(lines[end:]), languages)
+    return "\n\n".join(part for part in (above, below) if part)
+
+
+_HEADER_LINE = re.compile(r"^\s*\*?[^\W\d][\w -]{0,30}\*?\s*:", re.UNICODE)
+
+
 def _cut_history(lines: list[str], langs: list[str]) -> list[str]:
+    start = _history_start(lines, langs)
+    return lines if start is None else _trim_separator(lines[:start])
+
+
+def _history_start(lines: list[str], langs: list[str]) -> int | None:
+    """The first line of the quoted history (a history opener or an Outlook header block)."""
     starts = [
         re.compile(rf"^\s*{p}\s*$", re.IGNORECASE) for lang in langs for p in _HISTORY_STARTS[lang]
     ]
@@ -94,11 +126,11 @@ def _cut_history(lines: list[str], langs: list[str]) -> list[str]:
         if line.lstrip().startswith(">"):
             continue
         if any(s.match(line) for s in starts):
-            return _trim_separator(lines[:i])
+            return i
         for first, second in pairs:
             if first.match(line) and any(second.match(x) for x in lines[i + 1 : i + 4]):
-                return _trim_separator(lines[:i])
-    return lines
+                return i
+    return None
 
 
 _RULE = re.compile(r"\s*[_-]{5,}\s*")
