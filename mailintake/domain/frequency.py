@@ -39,6 +39,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"(?:tylko|jedynie) (?:jeden )?raz",
         r"jeden raz",
         r"(?:only|just) once",
+        r"(?:jak )?(?:dotad|dotychczas|do tej pory) (?:tylko |jedynie )?(?:jeden )?raz",
         r"one time",
         r"one-time",
         r"one-off",
@@ -57,6 +58,14 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"nie zawsze",
         r"rzadko",
         r"raz (?:na|w) (?:tydzien|tygodniu|miesiac|miesiacu)",
+        r"(?:kilka|pare|dwa|trzy) razy (?:w|na) miesiac\w*",
+        r"co (?:tydzien|miesiac)",
+        r"nie (?:za kazdym razem|zawsze)",
+        r"not every ?time",
+        r"(?:a few|several) times a month",
+        r"every (?:week|month)",
+        r"co (?:drugi|trzeci|kilka) raz\w*",
+        r"co (?:drugie|trzecie|czwarte) \w+(?:ie|nie)",
         r"nie jest powtarzaln\w*",
         r"niepowtarzaln\w*",
         r"sometimes",
@@ -77,6 +86,11 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"codziennie",
         r"(?:kilka|pare|wiele) razy (?:dziennie|w tygodniu|na dzien)",
         r"raz dziennie",
+        r"co (?:drugi|trzeci|kilka|pare) (?:dzien|dni)",
+        r"nagminn\w*",
+        r"(?:prawie|niemal) (?:za kazdym razem|codziennie)",
+        r"(?:almost|nearly) every ?time",
+        r"every (?:other |second |few )?days?",
         r"(?:prawie|niemal) zawsze",
         r"(?:very )?often",
         r"frequent\w*",
@@ -91,8 +105,14 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "always": (
         r"zawsze",
         r"za kazdym razem",
-        r"przy kazd\w+ (?!z\s)\w+",
+        r"przy kazd\w+ (?!z\s)\w+(?: (?!(?:gdy|kiedy|jak|po|w)\s)\w+u)?",
         r"kazdorazowo",
+        r"notoryczn\w*",
+        r"permanentn\w*",
+        r"nieustann\w*",
+        r"non ?stop",
+        r"bez przerwy",
+        r"every single time",
         r"caly czas",
         r"ciagle",
         r"powtarzaln\w*",
@@ -118,6 +138,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"raz jeszcze",
         r"jeszcze raz",
         r"(?:pierwszy|kolejny|drugi|ostatni|nastepny|ten) raz",
+        r"przez (?:caly czas|ten czas)",
     ),
 }
 # Answers that run over a comma ("raz działa, raz nie"): read from the whole sentence.
@@ -132,14 +153,25 @@ _LABEL_ONLY: dict[str, tuple[str, ...]] = {
 }
 # A clause about the error occurring; not after "bez"/"without"/"no" ("without problems").
 _CONTEXT = re.compile(
-    r"(?<![a-z])(?<!bez )(?<!without )(?<!no )"
+    r"(?<![a-z])(?<!bez )(?<!without )(?<!no )(?<!nie )(?<!nic sie )"
     r"(?:bl[ae]d\w*|problem\w*|wystep\w*|wystap\w*|pojawi\w*|zdarz\w*|dzieje|powtarza\w*"
-    r"|wywal\w*|zawies\w*|sypie|crash\w*|nie dziala|przestaj\w*|wyjat\w*|awari\w*|zamyka\w*"
+    r"|wywal\w*|zawies\w*|wiesza\w*|sypie|crash\w*|nie dziala|nie (?:otwiera|startuje|uruchamia|drukuje|zapisuje|laduje)\w*|przestaj\w*|wyjat\w*|awari\w*|zamyka\w*"
     r"|czestotliwosc\w*|error\w*|issue\w*|bug\w*|happen\w*|occur\w*|fail\w*|hang\w*"
     r"|freez\w*|exception\w*|frequency|reproduc\w*)(?![a-z])"
 )
 # What may stand around a bare answer: "- tak, zawsze", "raczej często", "yes, always".
-_FILLER = r"(?:(?:tak|to|i|a|raczej|niestety|no|yes|and|unfortunately|rather|quite|pretty) )*"
+_FILLER = (
+    r"(?:(?:tak|to|i|a|ale|lecz|raczej|niestety|bardzo|dosc|no|yes|and|but|unfortunately"
+    r"|rather|quite|pretty|very|about|okolo|mniej wiecej|srednio) )*"
+)
+# What may follow a bare answer and still leave it an answer: "tylko raz do tej pory".
+_TRAIL = r"(?: (?:so far|until now|do tej pory|dotad|jak dotad|na razie|for now))?"
+# Words that open a qualifier of an answer: "zawsze po zalogowaniu", "every time when …".
+_QUALIFIER = (
+    r"(?:po|przy|podczas|w trakcie|gdy|kiedy|jak|jesli|jezeli|after|on|during|while|when"
+    r"|whenever|if)"
+)
+_PRONOUN = r"(?:i|we|you|they|the user|users|uzytkownik\w*)"
 _SUBORDINATE = re.compile(
     r"^(?:gdy|kiedy|jak|jesli|jezeli|gdzie|ktor\w*|when|whenever|if|where|which|that)(?![a-z])"
 )
@@ -194,7 +226,7 @@ def bare_frequency(folded: str) -> str | None:
 def _bare(clause: str, *, label: bool) -> str | None:
     scanner = _LABEL_SCAN if label else _FREE_SCAN
     core = re.sub(rf"^{_FILLER}", "", " ".join(clause.split()))
-    if not core or not re.fullmatch(rf"(?:{scanner.pattern})", core):
+    if not core or not re.fullmatch(rf"(?:{scanner.pattern}){_TRAIL}", core):
         return None
     return _single(_codes(core, label=label))
 
@@ -232,9 +264,37 @@ def _of_sentence(sentence: str, *, bare: bool) -> str | None:
             for i, clause in enumerate(clauses)
             if (code := _bare(clause, label=True)) and (about_error or not _leads(clauses, i))
         ]
-        return _single(iter(answers)) if answers else None
+        if answers:
+            return _single(iter(answers))
+    qualified = [
+        code
+        for clause in clauses
+        if (code := _qualified(clause, about_error=about_error))
+        and (about_error or (bare and len(clauses) == 1 and len(clause.split()) <= _SHORT))
+    ]
+    if qualified:
+        return _single(iter(qualified))
+    if bare:
+        return None
     told = [c for c in clauses if _CONTEXT.search(c) and _single(_codes(c, label=False))]
     return _single(_codes(" ".join(told), label=False)) if told else None
+
+
+_SHORT = 7  # words: "Za każdym razem, jak klikam Zapisz." is an answer on its own
+
+
+def _qualified(clause: str, *, about_error: bool) -> str | None:
+    """An answer opening the clause, then when it happens: "zawsze po zalogowaniu".
+
+    A pronoun may open the qualifier ("every time I print") only in a sentence about the
+    error: "every time we call, nobody answers" is not.
+    """
+    opener = rf"{_QUALIFIER}|{_PRONOUN}" if about_error else _QUALIFIER
+    core = re.sub(rf"^{_FILLER}", "", " ".join(clause.split()))
+    match = _FREE_SCAN.match(core)
+    if not match or not re.match(rf" (?:{opener})(?![a-z])", core[match.end() :]):
+        return None
+    return _single(_codes(match.group(0), label=False))
 
 
 def _leads(clauses: list[str], index: int) -> bool:

@@ -64,6 +64,36 @@ RECOGNISED = [
     ("Often.", "often"),
     ("Frequency: always", "always"),
     ("How often: sometimes", "sometimes"),
+    # Re-checked as clients write them (R13): periods, intensifiers, "when" clauses, typos.
+    ("Co drugi dzień program się wiesza.", "often"),
+    ("Błąd występuje co drugi dzień.", "often"),
+    ("Częstotliwość: co drugi dzień, logi w załączniku.", "often"),
+    ("Co kilka dni raport się nie otwiera.", "often"),
+    ("Problem wystepuje notorycznie.", "always"),
+    ("Program wiesza się nagminnie.", "often"),
+    ("Permanentnie.", "always"),
+    ("Non stop.", "always"),
+    ("Bez przerwy się zawiesza.", "always"),
+    ("Bardzo rzadko.", "sometimes"),
+    ("Kilka razy w miesiącu.", "sometimes"),
+    ("Zdarzało się to już wcześniej, ale rzadko.", "sometimes"),
+    ("Jak dotąd tylko raz.", "once"),
+    ("Przy każdej próbie wydruku.", "always"),
+    ("Zawsze po zalogowaniu.", "always"),
+    ("Za każdym razem jak klikam Zapisz.", "always"),
+    ("Za kazdym razem gdy otwieram raport", "always"),
+    ("Zawsze gdy klikam Zapisz, program się zamyka.", "always"),
+    ("Niemal za każdym razem.", "often"),
+    ("Nie za każdym razem.", "sometimes"),
+    ("Nie codziennie, ale często.", "often"),
+    ("Every day.", "often"),
+    ("It happens every day.", "often"),
+    ("Every other day.", "often"),
+    ("It fails about every other day.", "often"),
+    ("Only once so far.", "once"),
+    ("Every single time I print, the app crashes.", "always"),
+    ("Almost every time.", "often"),
+    ("Not every time.", "sometimes"),
 ]
 
 NOT_RECOGNISED = [
@@ -91,6 +121,11 @@ NOT_RECOGNISED = [
     "Please always keep the ticket number in the subject.",
     "Thanks again for your help.",
     "Dziękuję, pozdrawiam zawsze serdecznie.",
+    "Przez cały czas pracy programu nic się nie dzieje.",
+    "Zawsze gdy mamy pytania piszemy na ten adres.",
+    "Every day we send reports to our customers.",
+    "Co drugi dzień dzwonimy do klientów.",
+    "Every time we call, nobody answers the phone.",
 ]
 
 
