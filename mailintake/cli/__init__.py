@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"temporary failure: {first_line(exc)}", EX_TEMPFAIL)
     except MailintakeError as exc:
         return fail(str(exc))
+    except ConnectionError as exc:  # a server went away mid-command: try again later
+        return fail(f"temporary failure: {first_line(exc)}", EX_TEMPFAIL)
+    except OSError as exc:  # a path ops gave that cannot be read or written: say which
+        return fail(f"{exc.strerror or first_line(exc)}: {exc.filename or ''}".rstrip(": "))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """`mailintake outbox list|retry`: outgoing mail as ops see it, and sending it again (SPEC §9).
 
-Owns: printing outbox rows as a small table or the SPEC JSON, and queueing
+Owns: printing outbox rows as a small table (Warsaw times with offset) or the SPEC JSON, and queueing
 rows again (then flushing, unless `--no-send`). Must not hold business rules
 (`services.outboxops` and `services.outbox` do).
 """
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 
+from mailintake.adapters.timefmt import with_offset
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import Refusal
@@ -38,7 +40,7 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        when = (row["created_at"] or "")[:16].replace("T", " ")
+        when = with_offset(_instant(row["created_at"])) or "-"
         print(f"#{row['id']:<6} {row['status']:<8} {when}  {row['attempts']:>3}x  "
               f"{row['ticket'] or '-':<11} {row['to']:<32} {row['subject'] or ''}")  # fmt: skip
         if row["last_error"] and row["status"] != "sent":
@@ -46,6 +48,14 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("outbox is empty" if args.status is None else f"no {args.status} mail")
     return 0
+
+
+def _instant(value: str | None) -> datetime | None:
+    """A stored ISO-8601 instant; one without an offset is UTC (SQLite keeps none)."""
+    if not value:
+        return None
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,7 +3,7 @@
 Owns: `as_json` (the rows as they are), `as_csv` (RFC 4180; a text cell that a
 spreadsheet would run as a formula — starting with `=`, `+`, `-`, `@`, tab or carriage
 return — gets a leading `'`, OWASP "CSV injection"), and the tables people read: cells in
-Warsaw local time, yes/no, display names (`as_table`, `cells`), with Polish headers and
+Warsaw local time (days like the instants beside them), yes/no, display names (`as_table`, `cells`), with Polish headers and
 words for the digest (`HEADERS_PL`). Must not choose rows (`services.reports` does).
 """
 
@@ -119,5 +119,5 @@ def _cell(column: str, value: Any, lang: str) -> str:
     if isinstance(value, str) and column in ISO_COLUMNS:
         return when(datetime.fromisoformat(value))
     if isinstance(value, str) and column in DAY_COLUMNS:
-        return timefmt.day_in_words(datetime.fromisoformat(value).date(), lang)
+        return timefmt.day_in_table(datetime.fromisoformat(value).date())
     return str(value)

@@ -1,0 +1,68 @@
+"""The command line re-checked as ops and support leads read it (issue 13, R13).
+
+Every time a person reads is Warsaw time (with the offset where ops compare instants);
+a day in a table reads like the instants beside it; a folder that cannot be written is a
+one-line reason, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.test_cli import cli
+from tests.e2e.test_people_cli import STAFF, ingest
+from tests.mails import COMPLETE_BODY, client_mail, logs_attachment
+
+
+def fixed_ticket(state) -> None:
+    """LOG-000001, complete, passed to development with a fix due 15 January 2030."""
+    ingest(state, client_mail(body=COMPLETE_BODY, attachments=logs_attachment()), env=STAFF)
+    ingest(state, client_mail(sender="anna.nowak@log-systems.com", subject="[LOG-000001] [fix 2030-01-15]",
+                              body="Passed to development."), env=STAFF)  # fmt: skip
+
+
+def test_r4_table_shows_the_eta_like_the_other_dates(tmp_path):
+    """The ETA cell is "15.01.2030", like "2.12.2026, 16:00" beside it, not English words."""
+    state = tmp_path / "state"
+    fixed_ticket(state)
+    table = cli(state, "report", "r4").stdout.decode()
+    row = next(line for line in table.splitlines() if line.startswith("LOG-000001"))
+    assert "15.01.2030" in row and "January" not in row, row
+
+
+def test_outbox_list_shows_warsaw_time_with_offset(tmp_path):
+    """`outbox list` times are Warsaw local with their offset, like `tickets show`."""
+    state = tmp_path / "state"
+    fixed_ticket(state)
+    out = cli(state, "outbox", "list").stdout.decode()
+    first = out.splitlines()[0]
+    assert re.search(r" \d{4}-\d{2}-\d{2} \d{2}:\d{2} \+0[12]:00 ", first), first
+    json_out = cli(state, "outbox", "list", "--json").stdout.decode()
+    assert "created_at" in json_out  # machines keep ISO-8601
+
+
+def test_export_into_a_folder_that_cannot_be_made_is_a_one_line_error(tmp_path):
+    """`--dir` naming a file, or under a missing read-only place: exit 1, a reason, no traceback."""
+    state = tmp_path / "state"
+    fixed_ticket(state)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for target in (a_file, a_file / "sub"):
+        proc = cli(state, "tickets", "export", "LOG-000001", "--dir", str(target), check=False)
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, err
+        assert "Traceback" not in err and str(target) in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_export_names_messages_by_warsaw_time(tmp_path):
+    """The .eml names carry the Warsaw local time staff see in `tickets show`."""
+    state = tmp_path / "state"
+    fixed_ticket(state)
+    shown = cli(state, "tickets", "show", "LOG-000001").stdout.decode()
+    local = re.search(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) \+0[12]:00 +←", shown)
+    assert local
+    target = tmp_path / "export"
+    cli(state, "tickets", "export", "LOG-000001", "--dir", str(target))
+    y, mo, d, h, mi = local.groups()
+    assert (target / f"01-{y}{mo}{d}-{h}{mi}-in.eml").exists(), sorted(target.iterdir())
