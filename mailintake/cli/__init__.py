@@ -25,6 +25,11 @@ from mailintake.config import Settings, load_settings
 from mailintake.errors import ConfigError, MailintakeError, TransientError
 
 GROUPS = (run, jobs, tickets, schema, reports, quarantine, outbox, check)
+DESCRIPTION = (
+    "Support ticket intake by e-mail: the daemon, and the commands ops and staff use on "
+    "its tickets, reports, quarantine and outbox. Exit 0 on success; otherwise a one-line "
+    "reason on stderr (75: a temporary fault, try again)."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailintake", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mailintake", description=DESCRIPTION)
     parser.add_argument(
         "--env-file", help="settings file; it must exist (default: ./.env when there is one)"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="run `mailintake COMMAND --help` for its options")  # fmt: skip
     for group in GROUPS:
         group.add_commands(sub)
     return parser

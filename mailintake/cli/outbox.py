@@ -20,14 +20,24 @@ from mailintake.services import outbox, outboxops
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("outbox", help="outgoing mail: list, send again").add_subparsers(
-        dest="outbox_command", required=True
+        dest="outbox_command", required=True, metavar="COMMAND", help="list, or send again"
     )
-    p = group.add_parser("list", help="outbox rows, oldest first (all of them by default)")
+    p = group.add_parser(
+        "list",
+        help="outbox rows, oldest first (all of them by default)",
+        description="List outgoing mail, oldest first: id, status, when queued (Warsaw time "
+        "with offset), attempts, ticket, recipient, subject; the last error of unsent rows.",
+    )
     p.add_argument("--status", choices=outboxops.STATUSES, help="only rows of this status")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print a JSON list of the rows")
     p.set_defaults(func=cmd_outbox_list)
-    p = group.add_parser("retry", help="send failed or waiting rows again, now")
-    p.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p = group.add_parser(
+        "retry",
+        help="send failed or waiting rows again, now",
+        description="Queue failed or waiting outgoing mail again and send it at once "
+        "(give row ids, or --all).",
+    )
+    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids from `outbox list`")
     p.add_argument("--all", action="store_true", help="every failed and waiting row")
     p.add_argument("--no-send", action="store_true", help="queue them without flushing")
     p.set_defaults(func=cmd_outbox_retry)

@@ -7,6 +7,7 @@ one-line reason, never a Python traceback.
 
 from __future__ import annotations
 
+import argparse
 import re
 
 from tests.e2e.test_cli import cli
@@ -66,3 +67,26 @@ def test_export_names_messages_by_warsaw_time(tmp_path):
     cli(state, "tickets", "export", "LOG-000001", "--dir", str(target))
     y, mo, d, h, mi = local.groups()
     assert (target / f"01-{y}{mo}{d}-{h}{mi}-in.eml").exists(), sorted(target.iterdir())
+
+
+def _parsers(parser, path=()):
+    """Every (sub)command's parser with its command words."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_help_says_what_each_command_and_option_does():
+    """`--help` of every command: a description, help for every option, no outside documents."""
+    from mailintake.cli import build_parser
+
+    for path, parser in _parsers(build_parser()):
+        text = parser.format_help()
+        where = " ".join(("mailintake", *path))
+        assert not re.search(r"SPEC|section \d|§|issue \d|\.md\b", text), (where, text)
+        if not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
+            assert parser.description, f"{where}: no description"
+        for action in parser._actions:
+            assert action.help, f"{where} {action.option_strings or action.dest}: no help"
