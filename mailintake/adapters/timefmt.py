@@ -58,6 +58,13 @@ def day_in_table(day: date | None, lang: str = "pl") -> str:
     return format_date(day, "short", locale=_LOCALE[_lang(lang)])
 
 
+def local_plain(at: datetime | None) -> str:
+    """Warsaw local time as a spreadsheet reads a date and time: "2026-12-04 08:00"."""
+    if at is None:
+        return ""
+    return format_datetime(at, "yyyy-MM-dd HH:mm", tzinfo=WARSAW, locale="pl_PL")
+
+
 def with_offset(at: datetime | None) -> str:
     """An instant for ops, Warsaw time with its UTC offset: "2026-12-04 08:00 +01:00"."""
     if at is None:

@@ -20,7 +20,8 @@ from mailintake.adapters import terminal, timefmt
 from mailintake.domain import fields
 from mailintake.domain.status import Status
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "excel")
+EXCEL_BOM = "\ufeff"  # Excel reads UTF-8 only when the file says so
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ISO_COLUMNS = frozenset(
     {"created", "completion_due", "close_after", "sla_due", "resolved_at", "auto_close_at"}
@@ -74,6 +75,30 @@ def as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow([_csv_cell(row[c]) for c in columns])
     return out.getvalue()
+
+
+def as_excel(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """CSV for Polish Excel: BOM, `;`, CRLF, Polish headers, "2026-12-02 16:00", "31,1"."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([HEADERS_PL.get(c, c) for c in columns])
+    for row in rows:
+        writer.writerow([_excel_cell(c, row[c]) for c in columns])
+    return EXCEL_BOM + out.getvalue()
+
+
+def _excel_cell(column: str, value: Any) -> Any:
+    if isinstance(value, bool) or value in ("full", "workaround"):
+        return _WORDS["pl"][value]
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    if column == "status" and value:
+        return Status(value).display
+    if column == "missing" and isinstance(value, list):
+        return ", ".join(fields.LABELS[code]["pl"] for code in value)
+    if isinstance(value, str) and column in ISO_COLUMNS:
+        return timefmt.local_plain(datetime.fromisoformat(value))
+    return _csv_cell(value)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -8,6 +8,8 @@ one-line reason, never a Python traceback.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import re
 
 from tests.e2e.test_cli import cli
@@ -90,3 +92,27 @@ def test_every_help_says_what_each_command_and_option_does():
             assert parser.description, f"{where}: no description"
         for action in parser._actions:
             assert action.help, f"{where} {action.option_strings or action.dest}: no help"
+
+
+def test_report_for_excel_opens_in_polish_excel(tmp_path):
+    """`--format excel`: UTF-8 with BOM, `;`-separated, Polish headers, Warsaw times, decimal comma.
+
+    Polish Excel reads a CSV without BOM as cp1250 ("PrzykĹ‚ad") and splits on `;`, so
+    the RFC 4180 `csv` (for tools) lands in one column; this one opens as a sheet.
+    """
+    state = tmp_path / "state"
+    fixed_ticket(state)
+    ingest(state, client_mail(sender="bob@acme.example.com", subject="=HYPERLINK(\"x\";\"y\")",
+                              body="Hi, the app crashes."))  # fmt: skip
+    raw = cli(state, "report", "r4", "--format", "excel").stdout
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Zgłoszenie", "Organizacja", "Status"]
+    assert rows[1][:3] == ["LOG-000001", "Przykład Sp. z o.o.", "CZEKA NA POPRAWKĘ"]
+    assert rows[1][3] == "2030-01-15", rows[1]  # a day Excel reads as a date
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", rows[1][4]), rows[1]  # Warsaw time
+    r1 = list(csv.reader(io.StringIO(cli(state, "report", "r1", "--format", "excel")
+                                     .stdout.decode("utf-8-sig")), delimiter=";"))  # fmt: skip
+    row = dict(zip(r1[0], r1[1], strict=True))
+    assert row["Temat"].startswith("'=")  # still never a formula
+    assert re.fullmatch(r"\d+,\d", row["Wiek (godz.)"]), row
