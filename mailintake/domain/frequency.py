@@ -3,7 +3,8 @@
 Owns: the four answers `once`, `sometimes`, `often`, `always` with their form labels
 (`FREQUENCY_LABELS`), the Polish and English wordings of each (folded: no case, no
 diacritics), and reading one from a labelled value (`labelled_frequency`), a bare answer
-line ("Zawsze.", `bare_frequency`) or the client's free text (`free_frequency`).
+line ("Zawsze.", `bare_frequency`), the client's free text (`free_frequency`) or our
+form's option list answered in place (`marked_option`: "[X] Często", the others deleted).
 
 Free text is read sentence by sentence, each cut into clauses at commas, semicolons and
 dashes. A clause that is nothing but an answer ("Wersja 6.1.114.207, zawsze.") counts,
@@ -211,6 +212,24 @@ def _single(found: Iterator[str]) -> str | None:
     """The one answer named; None when none or several."""
     codes = set(found) - {""}
     return codes.pop() if len(codes) == 1 else None
+
+
+# A mark next to one option of our form: "[X] Często", "*Często*", "Często <--", "Często ✔".
+_MARK = re.compile(r"\[\s*[xXvV✓✔]\s*\]|\*+|<-+|←|[✓✔☒☑■●]|(?:^|\s)[xX](?=\s|$)")
+
+
+def marked_option(hint: str) -> str | None:
+    """The option the client chose in our "(Jednorazowy / Czasami / Często / Zawsze)".
+
+    One option carrying a mark, or the only option left when the others were deleted;
+    None for the list as we sent it, several marks, or text that names no option.
+    """
+    options = [o for o in re.split(r"\s*[/|]\s*", hint.strip()) if o.strip()]
+    marked = [_MARK.sub(" ", o) for o in options if _MARK.search(o)]
+    chosen = marked if marked else options if len(options) == 1 else []
+    if len(chosen) != 1 or labelled_frequency(chosen[0]) is None:
+        return None
+    return chosen[0].strip()
 
 
 def labelled_frequency(value: str) -> str | None:

@@ -83,3 +83,41 @@ def test_a_polish_mail_quoting_english_error_text_gets_polish(desk, body):
     desk.mail(client_mail(sender="ola@firma-y.example", subject="Problem", body=body))
     assert desk.ticket()["language"] == "pl"
     assert text_of(desk.sent(1)[0]).startswith("Dzień dobry,")
+
+
+FORM_LINE = "Częstotliwość błędu (Jednorazowy / Czasami / Często / Zawsze):"
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        "Częstotliwość błędu (Jednorazowy / Czasami / [X] Często / Zawsze):",
+        "Częstotliwość błędu (Jednorazowy / Czasami / *Często* / Zawsze):",
+        "Częstotliwość błędu (Jednorazowy / Czasami / Często <-- / Zawsze):",
+        "Częstotliwość błędu (Często):",
+        "Częstotliwość błędu (Jednorazowy / Czasami / Często ✔ / Zawsze):",
+    ],
+)
+def test_an_option_marked_in_our_form_is_the_answer(desk, answered):
+    """Outlook users answer the form in place: one option marked, or the others deleted."""
+    desk.mail(client_mail(body=FIRST, attachments=logs_attachment()))
+    [request] = desk.sent(1)
+    assert FORM_LINE in text_of(request)
+    body = "Dzień dobry,\nuzupełniam poniżej.\nJan\n\n" + text_of(request).replace(
+        FORM_LINE, answered
+    )
+    desk.mail(client_mail(subject="RE: " + request["Subject"], body=body,
+                          in_reply_to=request["Message-ID"].strip("<>")))  # fmt: skip
+    ticket = desk.ticket()
+    assert ticket["fields"]["frequency"] == "often"
+    assert ticket["status"] == "ANALIZA"
+
+
+def test_our_form_left_as_it_was_answers_nothing(desk):
+    """The four options quoted back unmarked are no answer: the client is asked again."""
+    desk.mail(client_mail(body=FIRST, attachments=logs_attachment()))
+    [request] = desk.sent(1)
+    body = "Dzień dobry,\nw załączeniu.\nJan\n\n" + text_of(request)
+    desk.mail(client_mail(subject="RE: " + request["Subject"], body=body,
+                          in_reply_to=request["Message-ID"].strip("<>")))  # fmt: skip
+    assert desk.ticket()["fields"].get("frequency") is None
