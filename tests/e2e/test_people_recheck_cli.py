@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import re
+
+import pytest
 
 from tests.e2e.test_cli import cli
 from tests.e2e.test_people_cli import STAFF, ingest
@@ -116,3 +119,48 @@ def test_report_for_excel_opens_in_polish_excel(tmp_path):
     row = dict(zip(r1[0], r1[1], strict=True))
     assert row["Temat"].startswith("'=")  # still never a formula
     assert re.fullmatch(r"\d+,\d", row["Wiek (godz.)"]), row
+
+
+def _closed_ticket(state) -> None:
+    ingest(state, client_mail(body=COMPLETE_BODY, attachments=logs_attachment()), env=STAFF)
+    ingest(state, client_mail(sender="anna.nowak@log-systems.com", subject="[LOG-000001] [ROZWIĄZANY]",
+                              body="Proszę zainstalować wersję 6.1.120."), env=STAFF)  # fmt: skip
+    ingest(
+        state, client_mail(subject="RE: [LOG-000001] Błąd", body="POTWIERDZAM\n\nJan"), env=STAFF
+    )
+
+
+@pytest.mark.parametrize(
+    ("first_line", "rating"),
+    [
+        ("Oceniam na 5. Dzięki", 5),
+        ("Daję 4, mogło być szybciej.", 4),
+        ("Moja ocena: 5", 5),
+        ("★★★★☆", 4),
+        ("I rate it 5, thanks!", 5),
+        ("I'd give you a 4.", 4),
+    ],
+)
+def test_a_survey_answer_in_the_clients_words_is_recorded_not_a_new_ticket(
+    tmp_path, first_line, rating
+):
+    """A rating written as people write it answers the survey; it opens no new ticket."""
+    state = tmp_path / "state"
+    _closed_ticket(state)
+    proc = cli(state, "ingest", "-", stdin=client_mail(subject="RE: [LOG-000001] Błąd",
+                                                       body=f"{first_line}\n\nJan Kowalski"))  # fmt: skip
+    assert "survey LOG-000001" in proc.stdout.decode(), proc.stdout
+    shown = json.loads(cli(state, "tickets", "show", "LOG-000001", "--json").stdout)
+    assert shown["survey"]["rating"] == rating
+    assert len(json.loads(cli(state, "tickets", "list", "--json").stdout)) == 1
+
+
+def test_a_count_on_the_first_line_is_no_rating(tmp_path):
+    """ "5 minut temu znowu się wywaliło" after closing is new trouble, not a rating of 5."""
+    state = tmp_path / "state"
+    _closed_ticket(state)
+    proc = cli(state, "ingest", "-", stdin=client_mail(subject="RE: [LOG-000001] Błąd",
+               body="5 minut temu znowu się wywaliło przy wydruku.\n\nJan"))  # fmt: skip
+    assert "survey" not in proc.stdout.decode(), proc.stdout
+    shown = json.loads(cli(state, "tickets", "show", "LOG-000001", "--json").stdout)
+    assert shown["survey"] is None
