@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import email
+import email.policy
 import io
 import json
+import os
 import re
 
 import pytest
@@ -164,3 +167,49 @@ def test_a_count_on_the_first_line_is_no_rating(tmp_path):
     assert "survey" not in proc.stdout.decode(), proc.stdout
     shown = json.loads(cli(state, "tickets", "show", "LOG-000001", "--json").stdout)
     assert shown["survey"] is None
+
+
+def _mails_to(state, address: str) -> list[email.message.EmailMessage]:
+    found = []
+    for path in sorted((state / "outbox").glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address in str(msg["To"]):
+            found.append(msg)
+    return found
+
+
+LIMITS = {**STAFF, "MAILINTAKE_MAX_MESSAGE_MB": "0.05"}
+
+
+def test_a_mail_piped_in_over_the_size_limit_gets_one_polite_notice(tmp_path):
+    """`ingest` (an MTA pipe) refusing a mail for size tells its human sender, in their language."""
+    state = tmp_path / "state"
+    big = [("logs.zip", "application/zip", os.urandom(80_000))]
+    ingest(state, client_mail(subject="Logi", body="Dzień dobry, logi w załączniku.",
+                              attachments=big), env=LIMITS)  # fmt: skip
+    ingest(state, client_mail(sender="bob@acme.example.com", subject="Logs", body="Hi, logs.",
+                              attachments=big), env=LIMITS)  # fmt: skip
+    ingest(state, client_mail(sender="robot@example.pl", subject="Report", body="Nightly.",
+                              attachments=big, headers={"Auto-Submitted": "auto-generated"}),
+           env=LIMITS)  # fmt: skip
+    [notice] = _mails_to(state, "jan.kowalski@example.pl")
+    text = notice.get_body(("plain",)).get_content()
+    assert "0.05 MB" in text and "Dzień dobry" in text
+    [english] = _mails_to(state, "bob@acme.example.com")
+    assert "0.05 MB" in english.get_body(("plain",)).get_content()
+    assert english.get_body(("plain",)).get_content().startswith("Hello")
+    assert _mails_to(state, "robot@example.pl") == []
+
+
+def test_the_quarantine_alert_shows_warsaw_times(tmp_path):
+    """The staff alert's date and hold time read like `quarantine list`: Warsaw, with offset."""
+    state = tmp_path / "state"
+    ingest(state, client_mail(subject="Logi", attachments=[("a.zip", "application/zip",
+                                                            os.urandom(80_000))]), env=LIMITS)  # fmt: skip
+    [alert] = [
+        m for m in _mails_to(state, "anna.nowak@log-systems.com") if "kwarantannie" in m["Subject"]
+    ]
+    text = alert.get_body(("plain",)).get_content()
+    for label in ("Data / date", "Zatrzymano / at"):
+        line = next(x for x in text.splitlines() if x.startswith(label))
+        assert re.search(r": \d{4}-\d{2}-\d{2} \d{2}:\d{2} \+0[12]:00$", line), line
