@@ -32,7 +32,8 @@ FREQUENCY_LABELS: dict[str, dict[str, str]] = {
     "always": {"pl": "Zawsze", "en": "Always"},
 }
 
-# Regular expressions over folded text; a space stands for any white space.
+# Regular expressions over folded text; a space stands for any white space, " ?" for none
+# or some ("every ?time": "everytime" too).
 _PHRASES: dict[str, tuple[str, ...]] = {
     "once": (
         r"jednorazow\w*",
@@ -40,7 +41,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"(?:tylko|jedynie) (?:jeden )?raz",
         r"jeden raz",
         r"(?:only|just) once",
-        r"(?:jak )?(?:dotad|dotychczas|do tej pory) (?:tylko |jedynie )?(?:jeden )?raz",
+        r"(?:jak )?(?:dotad|dotychczas|do tej pory|na razie) (?:tylko |jedynie )?(?:jeden )?raz",
         r"one time",
         r"one-time",
         r"one-off",
@@ -60,6 +61,14 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"rzadko",
         r"raz (?:na|w) (?:tydzien|tygodniu|miesiac|miesiacu)",
         r"(?:kilka|pare|dwa|trzy) razy (?:w|na) miesiac\w*",
+        r"raz na (?:kilka|pare) (?:dni|tygodni|godzin)",
+        r"(?:wystapil\w*|zdarzyl\w*|pojawil\w*|happened|occurr?ed)"
+        r"(?: (?:sie|to|nam|juz|only|just|so far))* (?:dwa|trzy|kilka|pare) razy",
+        r"(?:happened|occurr?ed)(?: (?:only|just))* (?:twice|(?:two|three|a few|several) times)",
+        r"losowo",
+        r"nieregularn\w*",
+        r"random\w*",
+        r"at random",
         r"co (?:tydzien|miesiac)",
         r"nie (?:za kazdym razem|zawsze)",
         r"not every ?time",
@@ -92,6 +101,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"(?:prawie|niemal) (?:za kazdym razem|codziennie)",
         r"(?:almost|nearly) every ?time",
         r"every (?:other |second |few )?days?",
+        r"every (?:morning|evening|night)",
+        r"co (?:rano|wieczor|dzien|noc)",
+        r"kazdego (?:dnia|ranka|rana|wieczoru)",
         r"(?:prawie|niemal) zawsze",
         r"(?:very )?often",
         r"frequent\w*",
@@ -118,7 +130,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"ciagle",
         r"powtarzaln\w*",
         r"always",
-        r"every ?time",
+        r"ev(?:er|re)y ?time",
+        r"allways",
         r"each time",
         r"whenever",
         r"all the time",
@@ -150,6 +163,7 @@ _ACROSS_CLAUSES = re.compile(
 # Too ambiguous in running text ("once I click…", "stale data"): a label or a bare line only.
 _LABEL_ONLY: dict[str, tuple[str, ...]] = {
     "once": (r"raz", r"once", r"single"),
+    "sometimes": (r"dwa razy", r"twice", r"kilka razy"),
     "always": (r"stale",),
 }
 # A clause about the error occurring; not after "bez"/"without"/"no" ("without problems").
@@ -181,7 +195,7 @@ _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()]|\s[-–—]\s)\s*")
 
 
 def _alternatives(patterns: tuple[str, ...]) -> str:
-    return "|".join(p.replace(" ", r"\s+") for p in patterns)
+    return "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
 
 
 def _compile(*, label: bool) -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:

@@ -94,6 +94,19 @@ RECOGNISED = [
     ("Every single time I print, the app crashes.", "always"),
     ("Almost every time.", "often"),
     ("Not every time.", "sometimes"),
+    ("Happens everytime.", "always"),
+    ("Allways.", "always"),
+    ("Evrey time.", "always"),
+    ("Problem występuje raz na kilka dni.", "sometimes"),
+    ("Błąd wystąpił dwa razy.", "sometimes"),
+    ("It happened twice this week.", "sometimes"),
+    ("Na razie tylko raz.", "once"),
+    ("Dzieje się to co rano.", "often"),
+    ("The app crashes every morning.", "often"),
+    ("Błąd pojawia się losowo.", "sometimes"),
+    ("It crashes randomly.", "sometimes"),
+    ("Nieregularnie.", "sometimes"),
+    ("Zawsze działało, a od wczoraj błąd pojawia się codziennie.", "often"),
 ]
 
 NOT_RECOGNISED = [
@@ -126,6 +139,11 @@ NOT_RECOGNISED = [
     "Every day we send reports to our customers.",
     "Co drugi dzień dzwonimy do klientów.",
     "Every time we call, nobody answers the phone.",
+    "Every day we get many orders.",
+    "Raz dziennie robimy backup.",
+    "Always yours, Bob",
+    "Często zadawane pytania nie pomogły.",
+    "Kliknąłem dwa razy w przycisk Zapisz.",
 ]
 
 
