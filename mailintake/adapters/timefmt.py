@@ -2,7 +2,7 @@
 
 Owns: every way an instant or a day is shown to a person — in the prose of a client's mail
 (`in_words`: "4 grudnia 2026 r., godz. 8:00", "4 December 2026, 8:00 CET"; `day_in_words`),
-in a table cell (`in_table`: "4.12.2026, 08:00") and where the offset matters to ops
+in a table cell (`in_table`: "4.12.2026, 08:00"; `day_in_table`: "15.01.2030") and where the offset matters to ops
 (`with_offset`: "2026-12-04 08:00 +01:00"). Month names and patterns come from Babel's CLDR
 data, never from a table of our own. Machine formats (JSON, CSV) stay ISO-8601 and are not
 made here. Must not decide what is shown or to whom.
@@ -49,6 +49,20 @@ def in_table(at: datetime | None, lang: str = "pl") -> str:
         return ""
     key = _lang(lang)
     return format_datetime(at, "short", tzinfo=WARSAW, locale=_LOCALE[key])
+
+
+def day_in_table(day: date | None, lang: str = "pl") -> str:
+    """A calendar day in a table cell, like `in_table` beside it: "15.01.2030"; "" for None."""
+    if day is None:
+        return ""
+    return format_date(day, "short", locale=_LOCALE[_lang(lang)])
+
+
+def local_plain(at: datetime | None) -> str:
+    """Warsaw local time as a spreadsheet reads a date and time: "2026-12-04 08:00"."""
+    if at is None:
+        return ""
+    return format_datetime(at, "yyyy-MM-dd HH:mm", tzinfo=WARSAW, locale="pl_PL")
 
 
 def with_offset(at: datetime | None) -> str:

@@ -27,9 +27,10 @@ from mailintake.errors import ConfigError, MailintakeError, TransientError
 
 GROUPS = (run, jobs, tickets, schema, reports, quarantine, outbox, check)
 DESCRIPTION = (
-    "The e-mail intake of LOG Systems support: run the daemon, and look at and drive "
+    "Support ticket intake by e-mail: the daemon, and the commands ops and staff use on "
     "its tickets, reports, quarantine and outbox. Settings come from the environment "
-    "or --env-file (docs/operations.md)."
+    "and --env-file. Exit 0 on success; otherwise a one-line reason on stderr (75: a "
+    "temporary fault, try again)."
 )
 
 
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"temporary failure: {first_line(exc)}", EX_TEMPFAIL)
     except MailintakeError as exc:
         return fail(str(exc))
+    except ConnectionError as exc:  # a server went away mid-command: try again later
+        return fail(f"temporary failure: {first_line(exc)}", EX_TEMPFAIL)
+    except OSError as exc:  # a path ops gave that cannot be read or written: say which
+        return fail(f"{exc.strerror or first_line(exc)}: {exc.filename or ''}".rstrip(": "))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env-file", help="settings file; it must exist (default: ./.env when there is one)"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="run `mailintake COMMAND --help` for its options")  # fmt: skip
     for group in GROUPS:
         group.add_commands(sub)
     return parser

@@ -1,6 +1,6 @@
 """`mailintake outbox list|retry`: outgoing mail as ops see it, and sending it again (SPEC §9).
 
-Owns: printing outbox rows as a small table or the SPEC JSON, and queueing
+Owns: printing outbox rows as a small table (Warsaw times with offset) or the SPEC JSON, and queueing
 rows again (then flushing, unless `--no-send`). Must not hold business rules
 (`services.outboxops` and `services.outbox` do).
 """
@@ -8,8 +8,10 @@ rows again (then flushing, unless `--no-send`). Must not hold business rules
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from mailintake.adapters import terminal
+from mailintake.adapters.timefmt import with_offset
 from mailintake.cli.shared import fail, opened
 from mailintake.config import Settings
 from mailintake.errors import Refusal
@@ -18,14 +20,24 @@ from mailintake.services import outbox, outboxops
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("outbox", help="outgoing mail: list, send again").add_subparsers(
-        dest="outbox_command", required=True
+        dest="outbox_command", required=True, metavar="COMMAND", help="list, or send again"
     )
-    p = group.add_parser("list", help="outbox rows, oldest first (all of them by default)")
+    p = group.add_parser(
+        "list",
+        help="outbox rows, oldest first (all of them by default)",
+        description="List outgoing mail, oldest first: id, status, when queued (Warsaw time "
+        "with offset), attempts, ticket, recipient, subject; the last error of unsent rows.",
+    )
     p.add_argument("--status", choices=outboxops.STATUSES, help="only rows of this status")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print a JSON list of the rows")
     p.set_defaults(func=cmd_outbox_list)
-    p = group.add_parser("retry", help="send failed or waiting rows again, now")
-    p.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p = group.add_parser(
+        "retry",
+        help="send failed or waiting rows again, now",
+        description="Queue failed or waiting outgoing mail again and send it at once "
+        "(give row ids, or --all).",
+    )
+    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids from `outbox list`")
     p.add_argument("--all", action="store_true", help="every failed and waiting row")
     p.add_argument("--no-send", action="store_true", help="queue them without flushing")
     p.set_defaults(func=cmd_outbox_retry)
@@ -38,7 +50,7 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
         print(terminal.json_text(rows, indent=2))
         return 0
     for row in rows:
-        when = (row["created_at"] or "")[:16].replace("T", " ")
+        when = with_offset(_instant(row["created_at"])) or "-"
         print(f"#{row['id']:<6} {row['status']:<8} {when}  {row['attempts']:>3}x  "
               f"{row['ticket'] or '-':<11} {row['to']:<32} {row['subject'] or ''}")  # fmt: skip
         if row["last_error"] and row["status"] != "sent":
@@ -46,6 +58,14 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("outbox is empty" if args.status is None else f"no {args.status} mail")
     return 0
+
+
+def _instant(value: str | None) -> datetime | None:
+    """A stored ISO-8601 instant; one without an offset is UTC (SQLite keeps none)."""
+    if not value:
+        return None
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:

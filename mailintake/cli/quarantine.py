@@ -20,7 +20,10 @@ from mailintake.services import outbox, quarantine
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("quarantine", help="what could not be handled").add_subparsers(
-        dest="quarantine_command", required=True
+        dest="quarantine_command",
+        required=True,
+        metavar="COMMAND",
+        help="list the held messages, or take some in again",
     )
     p = group.add_parser(
         "list",

@@ -24,7 +24,7 @@ r4: CZEKA NA POPRAWKĘ / PUBLIKACJĘ with the ETA against the SLA"""
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "report",
-        help="the R-1 to R-4 queues as a table, CSV or JSON",
+        help="the R-1 to R-4 queues as a table, CSV, JSON or CSV for Excel",
         description="Print one of the internal queue reports R-1 to R-4.",
         formatter_class=argparse.RawTextHelpFormatter,
     )
@@ -35,7 +35,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default="table",
         help="table: for people, Warsaw local times (default);\n"
         "csv: one row per ticket, RFC 4180, formula-like cells quoted with ';\n"
-        "json: a list of objects, instants in ISO-8601 with offset",
+        "json: a list of objects, instants in ISO-8601 with offset;\n"
+        "excel: CSV that Polish Excel opens as a sheet (UTF-8 with BOM, ';',\n"
+        "Polish headers, Warsaw local times, decimal comma)",
     )
     p.add_argument(
         "--now",

@@ -14,7 +14,7 @@ from mailintake.config import Settings
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = sub.add_parser("db", help="database schema").add_subparsers(
-        dest="db_command", required=True
+        dest="db_command", required=True, metavar="COMMAND", help="what to do with the schema"
     )
     group.add_parser(
         "upgrade",

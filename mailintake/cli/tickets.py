@@ -25,7 +25,8 @@ COLUMNS = ("key", "status", "client_email", "owner", "missing", "subject")
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tickets = sub.add_parser(
         "tickets", help="list, show, search and export tickets", description="Tickets, read-only."
-    ).add_subparsers(dest="tickets_command", required=True, metavar="COMMAND")
+    ).add_subparsers(dest="tickets_command", required=True, metavar="COMMAND",
+                      help="what to do with tickets")  # fmt: skip
     p = tickets.add_parser("list", help="every ticket, or those in one status",
                            description="List tickets, oldest first.")  # fmt: skip
     p.add_argument("--status", type=_status, metavar="STATUS",

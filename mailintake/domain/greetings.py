@@ -3,7 +3,8 @@
 Owns: `opens_with_greeting` — whether a text starts with its own salutation ("Dzień dobry",
 "Witam", "Szanowni Państwo", "Hello", "Hi", "Dear" …), so a notice template that would
 greet too drops its own "Dzień dobry," (one greeting per mail) — and `subject_line`, the
-first line of a text that is not a bare greeting, shortened for a subject ([PODZIEL]).
+first line of a text that is not a bare greeting, shortened for a subject ([PODZIEL]) —
+and `salutation_language`, the language a mail's greeting and sign-off are written in.
 Matching ignores case and diacritics and wants whole words ("Hint" is no "Hi").
 
 Must not: do I/O, read the clock or decide which template greets (the templates do).
@@ -35,6 +36,20 @@ _GREETINGS = (
     r"greetings",
 )
 _OPENING = re.compile(rf"\s*(?:{'|'.join(_GREETINGS)})(?![\w-])")
+# The language of each greeting and sign-off (folded, at the start of a short line).
+_SALUTATIONS = {
+    "pl": re.compile(
+        r"(?:dzien dobry|dobry wieczor|witam|witamy|witaj(?:cie)?|szanown[iya]|czesc"
+        r"|(?:z )?pozdrawiam\w*|pozdrowienia|serdeczn\w+ pozdr\w*|z powazaniem"
+        r"|(?:z gory )?dziekuj\w*|dzieki)(?![\w-])"
+    ),
+    "en": re.compile(
+        r"(?:hello|hi|hey|dear|good (?:morning|afternoon|evening|day)|greetings"
+        r"|(?:best |kind |warm )?regards|thanks|thank you|many thanks|cheers|sincerely"
+        r"|yours (?:sincerely|truly))(?![\w-])"
+    ),
+}
+_SALUTATION_WORDS = 6  # "Z poważaniem, Jan Kowalski" is a sign-off; a sentence is not
 SUBJECT_CHARS = 150  # enough for one line of an Outlook subject column
 _BARE_GREETING_WORDS = 4  # "Dzień dobry Panie Janie," is a greeting line, not a topic
 
@@ -42,6 +57,22 @@ _BARE_GREETING_WORDS = 4  # "Dzień dobry Panie Janie," is a greeting line, not 
 def opens_with_greeting(text: str | None) -> bool:
     """Does `text` start (after blank lines) with a Polish or English greeting?"""
     return bool(text) and _OPENING.match(fold(text or "")) is not None
+
+
+def salutation_language(text: str) -> str | None:
+    """ "pl" or "en" when every greeting and sign-off line of `text` is in that language.
+
+    None when there is none, or they are in both ("Hi, … Pozdrawiam"). A Polish client
+    pasting an English error message still greets and signs in Polish (issue 13).
+    """
+    found = {
+        lang
+        for line in fold(text).splitlines()
+        if 0 < len(line.split()) <= _SALUTATION_WORDS
+        for lang, pattern in _SALUTATIONS.items()
+        if pattern.match(line.strip(" \t>*-"))
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def subject_line(text: str) -> str:

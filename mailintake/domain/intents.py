@@ -21,22 +21,42 @@ from mailintake.domain.text import fold
 # What our mailto: links set: "Ocena N" in Polish mail, "Rating N" in English; both accepted.
 _SUBJECT_RATING = re.compile(r"\b(?:ocena|rating)\s*[:=]?\s*([1-5])(?!\d|[.,]\d)", re.IGNORECASE)
 # A rating on the first line: "Ocena: 4", "rating 5/5", "5", "4/5 szybko", "3 - ok".
+# Also as people write it: "Oceniam na 5", "Daję 4", "Moja ocena: 5", "I rate it 5",
+# "I'd give you a 4", "My rating is 5".
+_RATING_WORDS = (
+    r"(?:moja |nasza )?ocena(?: to)?|oceniam(?: to| was| pracę| prace)?(?: na)?"
+    r"|daj[eę](?: (?:wam|państwu|panstwu|ocenę|ocene))?|wystawiam(?: ocenę| ocene)?"
+    r"|(?:my |our )?(?:rating|score)(?: is)?|i(?: would|'d|’d)? (?:rate|give)"
+    r"(?: (?:it|you|this|the support))?(?: an?)?"
+)
 _LABELLED_RATING = re.compile(
-    r"^\W*(?:ocena|rating|score)\s*[:=-]?\s*([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\W*(.*)$",
+    rf"^\W*(?:{_RATING_WORDS})\s*[:=-]?\s*([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\W*(.*)$",
     re.IGNORECASE,
 )
+# Stars: "★★★★☆" is 4.
+_STAR_RATING = re.compile(r"^\s*([★⭐]{1,5})[☆✩\s]*[\W]*(.*)$")
 # Unlabelled, "1." or "1)" followed by text starts a numbered list, and "3,5" is no rating.
-_BARE_RATING = re.compile(r"^([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d|[.)]\s*\S)[\s:!.\-–—]*(.*)$")
+# "5 minut temu znowu…", "3 users…": a count, not a rating.
+_COUNTED = (
+    r"\s*(?:min|minut\w*|godz\w*|h|sek\w*|dni|dzie\w*|tygod\w*|miesi\w*|raz\w*|os[oó]b\w*"
+    r"|u[zż]ytkownik\w*|stanowisk\w*|komputer\w*|faktur\w*|minutes?|hours?|days?|weeks?"
+    r"|times|users?|people|pcs|computers?|invoices?|x)(?![^\W\d_])"
+)
+_BARE_RATING = re.compile(
+    rf"^([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d|[.)]\s*\S|{_COUNTED})[\s:!.\-–—]*(.*)$",
+    re.IGNORECASE,
+)
 
 
 def survey_rating(subject: str, own_text: str) -> tuple[int, str] | None:
     """The survey answer in a reply (SPEC section 7): `(rating 1–5, comment)` or None.
 
-    The rating is read from the subject (`[LOG-000123] Ocena N` or `Rating N`, what our
-    `mailto:` links set in Polish and English mail), else from the first non-empty line of
-    the client's own text ("5", "Ocena: 4", "4/5 szybko"; an unlabelled "1." or "1)" before
-    text is a numbered list, not a rating). The comment is the rest of the client's own
-    text, stripped, without the signature below it ("Pozdrawiam / Jan Kowalski").
+        The rating is read from the subject (`[LOG-000123] Ocena N` or `Rating N`, what our
+        `mailto:` links set in Polish and English mail), else from the first non-empty line of
+        the client's own text ("5", "Ocena: 4", "4/5 szybko", "Oceniam na 5", "I rate it 4",
+    "★★★★☆"; an unlabelled "1." or "1)" before
+        text is a numbered list, not a rating). The comment is the rest of the client's own
+        text, stripped, without the signature below it ("Pozdrawiam / Jan Kowalski").
     """
     text = own_text.strip()
     match = _SUBJECT_RATING.search(subject)
@@ -44,6 +64,9 @@ def survey_rating(subject: str, own_text: str) -> tuple[int, str] | None:
         return int(match.group(1)), without_signature(text)
     first, _, rest = text.partition("\n")
     line = _LABELLED_RATING.match(first.strip()) or _BARE_RATING.match(first.strip())
+    if not line and (stars := _STAR_RATING.match(first.strip())):
+        comment = "\n".join(p for p in (stars.group(2).strip(), rest.strip()) if p)
+        return len(stars.group(1)), without_signature(comment)
     if not line:
         return None
     comment = "\n".join(part for part in (line.group(2).strip(), rest.strip()) if part)

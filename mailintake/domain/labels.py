@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from mailintake.domain.frequency import FREQUENCY_LABELS
+from mailintake.domain.frequency import FREQUENCY_LABELS, marked_option
 from mailintake.domain.text import fold
 
 # The Polish labels are the wording of SPEC §3 (and of the procedure's table).
@@ -194,7 +194,7 @@ def _label_regex() -> re.Pattern[str]:
     aliases = sorted(_ALIAS_CODE, key=len, reverse=True)  # the longest label wins
     alternatives = "|".join(_WORD_GAP.join(map(re.escape, a.split())) for a in aliases)
     prefix = rf"^(?:[\s*_•·+\-–—{_QUOTES}]|\d{{1,2}}[.)])*"  # bullets, numbering, *bold*
-    decor = rf"(?:[\s*_{_QUOTES}]|\([^)]{{0,80}}\))*"  # "(opcja)", "(KB-1902)", required "*"
+    decor = rf"(?:[\s*_{_QUOTES}]|\((?P<hint>[^)]{{0,80}})\))*"  # "(opcja)", "(KB-1902)", "*"
     # "?" for "Jak często występuje błąd? Zawsze"; a dash only before a space ("Log-in").
     separator = r"(?:[:=|?]|[-–—](?=\s|$)|(?<=\t)|$)"
     return re.compile(rf"{prefix}(?P<label>{alternatives})(?![a-z0-9]){decor}{separator}")
@@ -216,6 +216,9 @@ def match_label(text: str, folded: str, *, ours: bool) -> tuple[str, str] | None
     value = text[m.end() :].strip().strip("*_").strip()
     if ours or _LABEL_RE.match(fold(value)):
         value = ""  # ours never answers; "Label: Label2:" is a form joined by a mailer
+    elif not value and code == "frequency" and m.group("hint"):
+        # Our form answered in place: "(Jednorazowy / Czasami / [X] Często / Zawsze)".
+        value = marked_option(text[m.start("hint") : m.end("hint")]) or ""
     return code, value
 
 

@@ -59,7 +59,7 @@ def open_ticket(
         client_name=mail.from_name,
         subject=mail.subject,
         now=msg.received_at,
-        words=f"{mail.subject}\n{mail.own_text or mail.text}",
+        words=(f"{mail.subject}\n{mail.own_text or mail.text}", f"{mail.subject}\n{mail.text}"),
     )
     if linked_to is not None:
         t.add_link(ticket, db.key_of(linked_to))

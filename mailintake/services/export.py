@@ -9,12 +9,14 @@ we received, our own as the bytes we composed; names are made unique in the fold
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 
 from sqlmodel import Session
 
 from mailintake.adapters import db
 from mailintake.adapters.files import write_atomically
+from mailintake.adapters.timefmt import WARSAW
 from mailintake.app import App
 from mailintake.errors import Refusal
 
@@ -24,13 +26,21 @@ Content = Callable[[], bytes | None]
 def export_ticket(app: App, key: str, target: Path) -> list[Path]:
     """Write the ticket's attachments and messages into `target` (made when missing).
 
-    Returns the files written; raises `Refusal` for an unknown ticket (nothing written).
+    Returns the files written; raises `Refusal` for an unknown ticket (nothing written)
+    and for a folder that cannot be made or written ("Not a directory: …").
     """
     with db.reading(app.engine) as session:
         ticket = db.ticket_by_key(session, key, for_update=False)
         if ticket is None:
             raise Refusal(f"no ticket {key}")
         wanted = [*_attachments(app, session, ticket), *_messages(app, session, ticket)]
+    try:
+        return _write(target, wanted)
+    except OSError as exc:
+        raise Refusal(f"cannot write into {target}: {exc.strerror or exc}") from exc
+
+
+def _write(target: Path, wanted: list[tuple[str, Content]]) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in wanted:
@@ -66,8 +76,9 @@ def _blob(app: App, kind: str, sha256: str) -> Content:
 
 
 def _eml_name(index: int, row: db.MessageRow) -> str:
-    """`03-20261202-0900-in.eml`: order, UTC time, direction."""
-    return f"{index:02d}-{row.at.strftime('%Y%m%d-%H%M')}-{row.direction}.eml"
+    """`03-20261202-1000-in.eml`: order, Warsaw local time (as `tickets show`), direction."""
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)  # SQLite keeps UTC, naive
+    return f"{index:02d}-{at.astimezone(WARSAW).strftime('%Y%m%d-%H%M')}-{row.direction}.eml"
 
 
 def _free_name(target: Path, name: str) -> Path:

@@ -1,7 +1,9 @@
 """Use case step: keeping a message aside — the quarantine entry, the staff alert, the size notice.
 
 Owns: `quarantine` (a message read but not handled: its raw copy kept, a row with
-what it is — sender, subject, Date, size, reason — and a capped staff alert),
+what it is — sender, subject, Date, size, reason — and a capped staff alert, times in
+Warsaw with offset; one over the size limit, as `ingest` from a pipe reads it whole,
+gets the same size notice),
 `quarantine_unread` (a message too large to read: the same from its header
 block, and one polite notice to its human sender saying the limit and how to
 send large logs; issue 13) and `record_held` (where the mailbox now keeps it,
@@ -15,13 +17,14 @@ intake does) or move it in the mailbox (the inbox does, for the daemon).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from sqlmodel import Session, col, select
 
 from mailintake.adapters import db
 from mailintake.adapters.parse.summary import Summary, summarise
+from mailintake.adapters.timefmt import with_offset
 from mailintake.app import App
 from mailintake.domain import mailrules
 from mailintake.domain.mail import ParsedMail
@@ -49,6 +52,8 @@ def quarantine(
         session.add(row)
         session.flush()
         _alert(session, app, row, "Nie udało się obsłużyć wiadomości; zachowano ją w kwarantannie.")
+        if len(raw) > app.settings.max_message_bytes:  # refused for its size (`ingest`, a pipe)
+            _tell_sender_of_size(session, app, facts, len(raw))
     log.error("message.quarantined", reason=reason, sha256=sha256, source=source_ref)
     return Outcome("quarantined", None, facts.message_id, reason)
 
@@ -105,6 +110,11 @@ def _held_row(
     )  # fmt: skip
 
 
+def _aware(at: datetime | None) -> datetime | None:
+    """A stored instant; one without an offset is UTC (SQLite keeps none)."""
+    return at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _alert(session: Session, app: App, row: db.QuarantineRow, title: str) -> None:
     """The staff alert names what the message is, so nobody has to open the folder (issue 13)."""
     notices.notify_staff(
@@ -115,10 +125,10 @@ def _alert(session: Session, app: App, row: db.QuarantineRow, title: str) -> Non
         lines=[
             f"Od / from: {row.from_addr or '-'}",
             f"Temat / subject: {row.subject or '-'}",
-            f"Data / date: {row.date.isoformat() if row.date else '-'}",
+            f"Data / date: {with_offset(_aware(row.date)) or '-'}",
             f"Rozmiar / size: {row.size} B",
             f"Powód / reason: {row.reason}",
-            f"Zatrzymano / at: {row.at.isoformat()}",
+            f"Zatrzymano / at: {with_offset(_aware(row.at))}",
             f"Ponów po naprawie / retry after a fix: mailintake quarantine retry {row.id}",
         ],
         now=row.at,

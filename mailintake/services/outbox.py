@@ -28,6 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from mailintake import testhooks
 from mailintake.adapters import db, timefmt
 from mailintake.adapters.mailer import PermanentSendError
+from mailintake.adapters.timefmt import with_offset
 from mailintake.app import App
 from mailintake.errors import TransientError
 from mailintake.services import notices
@@ -381,7 +382,7 @@ def _tell_overdue(session: Session, app: App, rows: list[db.OutboxRow], now: dat
         subject=f"[mailintake] Poczta czeka ponad {hours:g} h / mail waiting over {hours:g} h",
         title="Wiadomości do klientów nie mogą zostać wysłane / mail cannot be sent.",
         lines=[
-            f"Czeka / waiting: {len(rows)}, najstarsza / oldest: {oldest.isoformat()}",
+            f"Czeka / waiting: {len(rows)}, najstarsza / oldest: {with_offset(oldest)}",
             f"Ostatni błąd / last error: {last_error[:300]}",
             "Ponawiane co godzinę / retried hourly; see: mailintake outbox list --status pending",
         ],

@@ -3,7 +3,7 @@
 Owns: `as_json` (the rows as they are), `as_csv` (RFC 4180; a text cell that a
 spreadsheet would run as a formula — starting with `=`, `+`, `-`, `@`, tab or carriage
 return — gets a leading `'`, OWASP "CSV injection"), and the tables people read: cells in
-Warsaw local time, yes/no, display names (`as_table`, `cells`), with Polish headers and
+Warsaw local time (days like the instants beside them), yes/no, display names (`as_table`, `cells`), with Polish headers and
 words for the digest (`HEADERS_PL`). Must not choose rows (`services.reports` does).
 """
 
@@ -19,7 +19,8 @@ from mailintake.adapters import terminal, timefmt
 from mailintake.domain import fields
 from mailintake.domain.status import Status
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "excel")
+EXCEL_BOM = "\ufeff"  # Excel reads UTF-8 only when the file says so
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ISO_COLUMNS = frozenset(
     {"created", "completion_due", "close_after", "sla_due", "resolved_at", "auto_close_at"}
@@ -82,6 +83,30 @@ def as_csv(
     return out.getvalue()
 
 
+def as_excel(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """CSV for Polish Excel: BOM, `;`, CRLF, Polish headers, "2026-12-02 16:00", "31,1"."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([HEADERS_PL.get(c, c) for c in columns])
+    for row in rows:
+        writer.writerow([_excel_cell(c, row[c]) for c in columns])
+    return EXCEL_BOM + out.getvalue()
+
+
+def _excel_cell(column: str, value: Any) -> Any:
+    if isinstance(value, bool) or value in ("full", "workaround"):
+        return _WORDS["pl"][value]
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    if column == "status" and value:
+        return Status(value).display
+    if column == "missing" and isinstance(value, list):
+        return ", ".join(fields.LABELS[code]["pl"] for code in value)
+    if isinstance(value, str) and column in ISO_COLUMNS:
+        return timefmt.local_plain(datetime.fromisoformat(value))
+    return _csv_cell(value)
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
@@ -125,5 +150,5 @@ def _cell(column: str, value: Any, lang: str) -> str:
     if isinstance(value, str) and column in ISO_COLUMNS:
         return when(datetime.fromisoformat(value))
     if isinstance(value, str) and column in DAY_COLUMNS:
-        return timefmt.day_in_words(datetime.fromisoformat(value).date(), lang)
+        return timefmt.day_in_table(datetime.fromisoformat(value).date())
     return str(value)

@@ -206,7 +206,7 @@ REPORTS: dict[str, Callable[[App, datetime], list[dict[str, Any]]]] = {
 def render(
     app: App, which: str, fmt: str, now: datetime, *, width: int = 200, tty: bool = False
 ) -> str:
-    """Report `which` (r1 … r4) as `fmt` (table, csv, json); ValueError for unknown names.
+    """Report `which` (r1 … r4) as `fmt` (table, csv, json, excel); ValueError if unknown.
 
     `width` is the table's width in columns (a terminal's).
     """
@@ -214,11 +214,13 @@ def render(
     if which not in REPORTS:
         raise ValueError(f"unknown report {which!r}; expected r1, r2, r3 or r4")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected table, csv or json")
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     rows = REPORTS[which](app, now)
     if fmt == "json":
         return reportfmt.as_json(rows)
     if fmt == "csv":
         return reportfmt.as_csv(COLUMNS[which], rows, for_terminal=tty)
+    if fmt == "excel":
+        return reportfmt.as_excel(COLUMNS[which], rows)
     title = f"{TITLES[which]} ({reportfmt.when(as_utc(now))})\n\n"
     return title + reportfmt.as_table(COLUMNS[which], rows, width=width)

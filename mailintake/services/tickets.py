@@ -11,7 +11,7 @@ mail (`notices` queues, the outbox sends).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from mailintake.adapters import db, outmail
 from mailintake.adapters.language import detect_language
 from mailintake.app import App
 from mailintake.domain import deadlines, fields, staffcmd
+from mailintake.domain.greetings import salutation_language
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.status import Status, check_transition
 from mailintake.domain.text import one_line
@@ -48,14 +49,15 @@ def create_ticket(
     client_name: str,
     subject: str,
     now: datetime,
-    words: str = "",
+    words: Sequence[str] = (),
     language: str | None = None,
 ) -> db.Ticket:
     """A new NOWY ticket with its key and completion clock (SPEC sections 4 and 5).
 
     Its language, kept for every later notice: `language` when given (a split keeps its
     ticket's), else the client organisation's from `clients.toml`, else the language the
-    client's `words` are clearly written in, else the default's (Polish). The subject is
+    client's `words` (each text of the mail: its own words, the whole mail with greeting
+    and sign-off) are all clearly written in, else the default's (Polish). The subject is
     kept without keys, reply prefixes and command tags: staff notices are built from it,
     and a staff reply to one must never run a tag a client wrote.
     """
@@ -83,12 +85,20 @@ def create_ticket(
     return ticket
 
 
-def language_of(app: App, client_email: str, words: str) -> str:
-    """A configured organisation's language; for anyone else, that of their words if clear."""
+def language_of(app: App, client_email: str, words: Sequence[str]) -> str:
+    """A configured organisation's language; for anyone else, that of their words if clear.
+
+    Every text in `words` that tells a language (lingua on its words, or the language of
+    its greeting and sign-off) must tell the same one: a Polish greeting and sign-off
+    around a pasted English error message ("Witam, Error when saving …, Pozdrawiam") is
+    a Polish client, so a disagreement keeps the default (Polish).
+    """
     clients = app.settings.clients
     if client_email.rpartition("@")[2].lower() in clients.by_domain:
         return clients.for_address(client_email).language
-    return detect_language(words) or clients.default.language
+    found = (lang for text in words for lang in (detect_language(text), salutation_language(text)))
+    told = {lang for lang in found if lang}
+    return told.pop() if len(told) == 1 else clients.default.language
 
 
 def add_history(
