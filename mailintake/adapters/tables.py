@@ -205,6 +205,7 @@ class InHandRow(SQLModel, table=True):
     source_ref: str | None = Field(default=None, max_length=300)
     passes: int = 0  # passes that started on it
     in_hand: bool = False  # True from the start of a pass until it ends, well or not
+    held_by: str | None = Field(default=None, max_length=100)  # `adapters.liveness` token
     started_at: datetime = Field(sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=1000)
 

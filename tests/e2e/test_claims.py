@@ -8,6 +8,7 @@ the first one's liveness lock, the mail reaches the server once.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -85,3 +86,27 @@ def run_env(tmp_path, database_url: str) -> dict[str, str]:
     env = environment(tmp_path / "state", database_url)
     run(env, "db", "upgrade")
     return env
+
+
+def test_a_message_in_hand_in_a_live_process_is_left_to_it(tmp_path, upgraded):  # noqa: F811
+    """The same bytes come in twice at once (an MTA pipe and a retry, or two daemons on one
+    SQLite file): the second sees the first holding them and says "later", never quarantine;
+    the first makes the ticket and the second, retried, is a duplicate."""
+    env = upgraded
+    mail = client_mail(body=INCOMPLETE_BODY, message_id="in-hand@example.pl")
+    hold = tmp_path / "hold"
+    first = start(env | paused_at(HOLD_POINT, hold), "ingest", "--json", "-", stdin=mail)
+    assert wait_for(lambda: (hold / "reached").exists())
+    second = start(env, "ingest", "--json", "-", stdin=mail)
+    code, _, err = finish(second)
+    assert code == 75, err  # EX_TEMPFAIL: the MTA tries again later
+    assert "in hand in another process" in err
+    (hold / "release").touch()
+    code, out, err = finish(first)
+    assert code == 0, err
+    assert json.loads(out)["outcome"] == "created"
+    assert json.loads(run(env, "ingest", "--json", "-", stdin=mail))["outcome"] == "duplicate"
+    assert json.loads(run(env, "quarantine", "list", "--json")) == []
+
+
+HOLD_POINT = "intake.in_hand"

@@ -1,0 +1,127 @@
+"""An outage of the machine or the database holds mail back; it never quarantines it (issue 11).
+
+A full disk (the blob directory, SQLite's file, PostgreSQL's disk or connection
+slots) or a database that refuses even the note that a pass ended is the
+system's fault, not the message's: the message stays in the mailbox, is not
+counted as a failed pass, and becomes a ticket once the outage is over — on
+SQLite and PostgreSQL alike, through the real Dovecot and SMTP servers.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from mailintake import daemon
+from mailintake.adapters import blobs, db
+from mailintake.adapters.dbvalues import is_outage, is_transient
+from mailintake.domain.mailrules import Kind
+from mailintake.services import intake
+from tests.apps import make_app
+from tests.mails import INCOMPLETE_BODY, client_mail
+
+
+@pytest.fixture
+def desk(tmp_path, dovecot, smtp_server, database_url):
+    user = dovecot.new_user()
+    env = {"inbox_url": dovecot.url(user), "imap_password": dovecot.password,
+           "smtp_url": smtp_server.url, "imap_idle": "false"}  # fmt: skip
+    app = make_app(tmp_path / "state", database_url=database_url, **env)
+    app.test_user = user
+    yield app
+    app.close()
+
+
+def _held(app) -> list[db.QuarantineRow]:
+    with db.reading(app.engine) as session:
+        return list(session.exec(select(db.QuarantineRow)))
+
+
+def _disk_full(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.dovecot
+def test_a_full_disk_leaves_the_mail_in_the_inbox_until_there_is_room(desk, dovecot, monkeypatch):
+    """The blob directory is full for four passes (more than the three a poison message
+    gets): every message waits in the inbox; once there is room each becomes a ticket."""
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY))
+    monkeypatch.setattr(blobs, "write_atomically", _disk_full)
+    for _ in range(4):
+        result = daemon.run_once(desk)
+        assert "No space left on device" in (result.transient_error or "")
+        assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 1
+    assert _held(desk) == []
+    monkeypatch.undo()
+    assert daemon.run_once(desk).outcomes == {"created": 1}
+    assert _held(desk) == []
+    assert dovecot.list_uids(desk.test_user, "INBOX") == []
+
+
+def _refusing_next_transaction(engine: sa.Engine):
+    """A route that fails as a lost connection does, and makes the next transaction (the
+    guard's note that the pass ended) fail too: the database is away for both."""
+    real = intake.ROUTES[Kind.CLIENT]
+
+    def refuse_once(*_args):
+        sa.event.remove(engine, "begin", refuse_once)
+        raise sa.exc.OperationalError("BEGIN", {}, psycopg.OperationalError("server closed"))
+
+    failed: list[bool] = []
+
+    def route(session, app, msg):
+        if not failed:
+            failed.append(True)
+            sa.event.listen(engine, "begin", refuse_once)
+            raise sa.exc.OperationalError("INSERT", {}, psycopg.OperationalError("server closed"))
+        return real(session, app, msg)
+
+    return route
+
+
+@pytest.mark.dovecot
+def test_a_pass_whose_end_could_not_be_recorded_is_not_taken_for_a_crash(
+    desk, dovecot, monkeypatch
+):
+    """The database went away mid-message and also refused the note that the pass ended: the
+    same live process takes the message again next pass and makes its ticket."""
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY))
+    monkeypatch.setitem(intake.ROUTES, Kind.CLIENT, _refusing_next_transaction(desk.engine))
+    assert daemon.run_once(desk).transient_error is not None
+    assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 1
+    assert daemon.run_once(desk).outcomes == {"created": 1}
+    assert _held(desk) == []
+
+
+def _error(orig) -> sa.exc.DBAPIError:
+    return sa.exc.OperationalError("INSERT …", {}, orig)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _error(sqlite3.OperationalError("database or disk is full")),
+        _error(psycopg.errors.DiskFull()),
+        _error(psycopg.errors.OutOfMemory()),
+        _error(psycopg.errors.TooManyConnections()),
+        _error(psycopg.errors.AdminShutdown()),
+        _error(psycopg.OperationalError("connection refused")),
+    ],
+)
+def test_a_full_disk_memory_or_connection_table_is_an_outage(error):
+    """SQLite's SQLITE_FULL and PostgreSQL's class 53 (insufficient resources) retry later
+    and, like a lost connection, are no fault of the message in hand."""
+    assert is_transient(error)
+    assert is_outage(error)
+
+
+def test_lock_faults_are_transient_but_count_against_the_message():
+    """A deadlock or a lock timeout may be the message's own doing: counted (poison after 3)."""
+    deadlock = _error(psycopg.errors.DeadlockDetected())
+    assert is_transient(deadlock)
+    assert not is_outage(deadlock)
