@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -21,7 +22,7 @@ from mailintake import daemon
 from mailintake.adapters import blobs, db
 from mailintake.adapters.dbvalues import is_outage, is_transient
 from mailintake.domain.mailrules import Kind
-from mailintake.services import intake
+from mailintake.services import intake, outbox, views
 from tests.apps import make_app
 from tests.mails import INCOMPLETE_BODY, client_mail
 
@@ -125,3 +126,41 @@ def test_lock_faults_are_transient_but_count_against_the_message():
     deadlock = _error(psycopg.errors.DeadlockDetected())
     assert is_transient(deadlock)
     assert not is_outage(deadlock)
+
+
+def _asks_to_authenticate(smtp_server) -> None:
+    """The server wants a login first (RFC 4954 section 6: 530 5.7.0), as a relay does once
+    its password changed or its policy was tightened: no message is at fault."""
+
+    async def handle_MAIL(server, session, envelope, address, options):  # noqa: N802
+        return "530 5.7.0 Authentication required"
+
+    smtp_server.handler.handle_MAIL = handle_MAIL
+
+
+def _outbox(app) -> list[db.OutboxRow]:
+    with db.reading(app.engine) as session:
+        return list(session.exec(select(db.OutboxRow)))
+
+
+def test_a_relay_that_demands_a_login_holds_the_mail_back(tmp_path, smtp_server, database_url):
+    """530 at MAIL FROM is about our account, not the mail: every row waits and is retried
+    (no row failed, no ticket flagged, no staff alert per row) and goes out once the relay
+    takes it again."""
+    staff = "anna.nowak@log-systems.com"
+    app = make_app(tmp_path / "state", database_url=database_url, smtp_url=smtp_server.url,
+                   staff=staff)  # fmt: skip
+    try:
+        _asks_to_authenticate(smtp_server)
+        created = intake.handle_message(app, client_mail(body=INCOMPLETE_BODY))
+        counts = outbox.flush(app)
+        assert counts["failed"] == 0 and counts["retry"] == 1
+        assert {row.status for row in _outbox(app)} == {"pending"}
+        assert "530" in (_outbox(app)[0].last_error or "")
+        assert not views.show_ticket(app, created.ticket)["flagged"]
+        del smtp_server.handler.handle_MAIL
+        later = app.clock() + timedelta(hours=2)
+        assert outbox.flush(app, now=later)["sent"] == len(_outbox(app))
+        assert {row.status for row in _outbox(app)} == {"sent"}
+    finally:
+        app.close()
