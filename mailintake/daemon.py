@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import schedule
@@ -188,6 +189,25 @@ def make_scheduler(
     return scheduler
 
 
+def run_due(scheduler: schedule.Scheduler) -> None:
+    """Run the jobs that are due; and all of them when one's next run lies further ahead
+    than its period.
+
+    `schedule` counts in local wall-clock time: after the clock went back (an NTP step, or
+    the autumn change of a local time zone) the sweeps and the digest would wait as long
+    as it went back. Then every job runs now (each is harmless to run early), planned
+    afresh from the new time.
+    """
+    now = datetime.now()  # noqa: DTZ005 - schedule's own clock: local and naive
+    ahead = [job for job in scheduler.jobs if job.next_run is not None and job.unit
+             and job.next_run - now > timedelta(**{job.unit: job.interval})]  # fmt: skip
+    if ahead:
+        log.warning("schedule.clock_went_back", next_run=str(ahead[0].next_run), now=str(now))
+        scheduler.run_all()
+        return
+    scheduler.run_pending()
+
+
 def run(
     app: App,
     stop: threading.Event,
@@ -270,7 +290,7 @@ class Loop:
         self._announce_ready()
         result = self._take_in()
         self.guard("outbox", self.flush)
-        self.scheduler.run_pending()
+        run_due(self.scheduler)
         self.failures = 0
         if self.monitor is not None:
             self.monitor.passed(result.outcomes, reading)
