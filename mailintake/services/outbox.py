@@ -11,7 +11,9 @@ with exponential backoff capped at an hour when the server is away
 (permanent), which flags its ticket and tells staff. Before each send the
 process makes sure it still holds its liveness lock, and if it had lost it, its
 claim. Claims never outlive this process's flush: the next flush of the same
-process releases any an interrupted one left. Staff hear once when mail has
+process first records what the server did with rows whose record the database
+refused (it was away: the mail is never sent twice for that), then releases
+any claims an interrupted flush left. Staff hear once when mail has
 waited longer than `OVERDUE_AFTER`.
 """
 
@@ -67,6 +69,7 @@ def flush(
     is not kept waiting.
     """
     app.liveness.hold()
+    _record_kept(app)
     outboxclaims.release_abandoned(app, now or app.clock())
     counts = {"sent": 0, "retry": 0, "failed": 0}
     left = limit
@@ -99,8 +102,7 @@ def _send_claimed(
             log.warning("mail.claim_lost", outbox_id=row.id, result="not sent")
             continue  # our lock was lost a while: another process took the row over
         delivery = _deliver(app, row)
-        with db.transaction(app.engine) as session:
-            result = _record(session, app, row, delivery, now or app.clock())
+        result = _record_or_keep(app, row, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
             progress()
@@ -138,6 +140,30 @@ def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
 
 
 # -- sending and recording ---------------------------------------------------------------
+
+# What the server did with rows whose record the database refused (it was away): by outbox
+# row id, with the claimer's token. Recorded at the next flush before our claims are given
+# back, so a mail the server took is never sent again for want of a row update.
+_UNRECORDED: dict[int, tuple[str, db.OutboxRow, Delivery, datetime]] = {}
+
+
+def _record_or_keep(app: App, row: db.OutboxRow, delivery: Delivery, now: datetime) -> str:
+    try:
+        with db.transaction(app.engine) as session:
+            return _record(session, app, row, delivery, now)
+    except sa.exc.SQLAlchemyError:
+        _UNRECORDED[db.id_of(row)] = (app.liveness.token, row, delivery, now)
+        log.warning("mail.unrecorded", outbox_id=row.id, sent=delivery is None)
+        raise
+
+
+def _record_kept(app: App) -> None:
+    """Record what the server did with rows an earlier flush of ours could not record."""
+    for row_id, (token, row, delivery, at) in list(_UNRECORDED.items()):
+        if token == app.liveness.token:
+            with db.transaction(app.engine) as session:
+                _record(session, app, row, delivery, at)
+            del _UNRECORDED[row_id]
 
 
 def _deliver(app: App, row: db.OutboxRow) -> Delivery:

@@ -164,3 +164,32 @@ def test_a_relay_that_demands_a_login_holds_the_mail_back(tmp_path, smtp_server,
         assert {row.status for row in _outbox(app)} == {"sent"}
     finally:
         app.close()
+
+
+def test_a_send_the_database_could_not_record_is_recorded_later_not_sent_again(
+    tmp_path, smtp_server, database_url
+):
+    """The server took the mail, then the database went away before the row said so: the
+    next flush of the same process records it as sent instead of sending it a second time."""
+    app = make_app(tmp_path / "state", database_url=database_url, smtp_url=smtp_server.url)
+    try:
+        intake.handle_message(app, client_mail(body=INCOMPLETE_BODY))
+        real_send = app.mailer.send
+
+        def refuse_once(*_args):
+            sa.event.remove(app.engine, "begin", refuse_once)
+            raise sa.exc.OperationalError("BEGIN", {}, psycopg.OperationalError("server closed"))
+
+        def send_then_lose_the_database(*args):
+            real_send(*args)
+            sa.event.listen(app.engine, "begin", refuse_once)
+
+        app.mailer.send = send_then_lose_the_database
+        with pytest.raises(sa.exc.OperationalError):
+            outbox.flush(app)
+        app.mailer.send = real_send
+        outbox.flush(app)
+        assert len(smtp_server.messages) == 1
+        assert [row.status for row in _outbox(app)] == ["sent"]
+    finally:
+        app.close()
