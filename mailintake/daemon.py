@@ -14,17 +14,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Protocol
 
 import schedule
 import sqlalchemy as sa
 import structlog
 
-from mailintake.adapters import leader
+from mailintake.adapters import leader, schedule_clock
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
-from mailintake.errors import TransientError, first_line
+from mailintake.errors import InHandElsewhere, TransientError, first_line
 from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
@@ -101,7 +100,11 @@ def take_in(
     held: list[str] = []
     try:
         for item in inbox.fetch(app.settings.max_message_bytes):
-            outcome = _handle_item(app, item)
+            try:
+                outcome = _handle_item(app, item)
+            except InHandElsewhere:  # left where it is for its holder; the rest goes on
+                log.info("intake.in_hand_elsewhere", source=item.ref)
+                continue
             if on_item is not None:
                 on_item()  # a long pass over a full mailbox is progress, not a hang
             result.count(outcome)
@@ -189,25 +192,6 @@ def make_scheduler(
     return scheduler
 
 
-def run_due(scheduler: schedule.Scheduler) -> None:
-    """Run the jobs that are due; and all of them when one's next run lies further ahead
-    than its period.
-
-    `schedule` counts in local wall-clock time: after the clock went back (an NTP step, or
-    the autumn change of a local time zone) the sweeps and the digest would wait as long
-    as it went back. Then every job runs now (each is harmless to run early), planned
-    afresh from the new time.
-    """
-    now = datetime.now()  # noqa: DTZ005 - schedule's own clock: local and naive
-    ahead = [job for job in scheduler.jobs if job.next_run is not None and job.unit
-             and job.next_run - now > timedelta(**{job.unit: job.interval})]  # fmt: skip
-    if ahead:
-        log.warning("schedule.clock_went_back", next_run=str(ahead[0].next_run), now=str(now))
-        scheduler.run_all()
-        return
-    scheduler.run_pending()
-
-
 def run(
     app: App,
     stop: threading.Event,
@@ -290,7 +274,7 @@ class Loop:
         self._announce_ready()
         result = self._take_in()
         self.guard("outbox", self.flush)
-        run_due(self.scheduler)
+        schedule_clock.run_due(self.scheduler)
         self.failures = 0
         if self.monitor is not None:
             self.monitor.passed(result.outcomes, reading)

@@ -38,7 +38,7 @@ from mailintake import testhooks
 from mailintake.adapters import db
 from mailintake.adapters.dbvalues import is_outage, is_transient
 from mailintake.app import App
-from mailintake.errors import TransientError, Unprocessable
+from mailintake.errors import InHandElsewhere, TransientError, Unprocessable
 from mailintake.services import holding
 from mailintake.services.outcome import Outcome
 
@@ -102,7 +102,7 @@ def _failed(
 def _take_in_hand(app: App, sha256: str, source_ref: str | None) -> str | None:
     """Record the message in hand (committed); the reason to quarantine it instead, if any.
 
-    Raises `TransientError` while another live process holds it."""
+    Raises `InHandElsewhere` (transient) while another live process holds it."""
     app.liveness.hold()
     with db.transaction(app.engine) as session:
         if db.intake_by_hash(session, sha256) is not None:
@@ -110,7 +110,7 @@ def _take_in_hand(app: App, sha256: str, source_ref: str | None) -> str | None:
         row = session.exec(select(db.InHandRow).where(db.InHandRow.raw_sha256 == sha256)).first()
         if row is not None and row.in_hand and row.held_by != app.liveness.token:
             if _held_by_the_living(app, row):
-                raise TransientError("the message is in hand in another process; later")
+                raise InHandElsewhere("the message is in hand in another process; later")
             return "was in hand when the process stopped (killed, crashed or over WatchdogSec)"
         if row is not None and row.passes >= MAX_PASSES:
             return f"failed {row.passes} passes (last: {row.last_error or 'unknown'})"

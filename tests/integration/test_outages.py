@@ -10,6 +10,7 @@ SQLite and PostgreSQL alike, through the real Dovecot and SMTP servers.
 from __future__ import annotations
 
 import errno
+import hashlib
 import sqlite3
 from datetime import timedelta
 
@@ -193,3 +194,27 @@ def test_a_send_the_database_could_not_record_is_recorded_later_not_sent_again(
         assert [row.status for row in _outbox(app)] == ["sent"]
     finally:
         app.close()
+
+
+@pytest.mark.dovecot
+def test_a_message_another_live_process_holds_is_skipped_and_the_rest_goes_on(
+    desk, dovecot, tmp_path
+):
+    """One message is in hand in another live process (on PostgreSQL: or was, in one whose
+    session ended within the grace): the pass leaves it in the inbox and takes the next."""
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, sender="a@example.pl"))
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, sender="b@example.pl"))
+    [first, _] = dovecot.fetch_all(desk.test_user)
+    other = make_app(tmp_path / "other", database_url=desk.settings.database_url)
+    try:
+        other.liveness.hold()
+        with db.transaction(desk.engine) as session:
+            session.add(db.InHandRow(raw_sha256=hashlib.sha256(first).hexdigest(), passes=1,
+                                     in_hand=True, held_by=other.liveness.token,
+                                     started_at=desk.clock()))  # fmt: skip
+        result = daemon.run_once(desk)
+        assert (result.transient_error, result.outcomes) == (None, {"created": 1})
+        assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 1
+        assert _held(desk) == []
+    finally:
+        other.close()
