@@ -46,9 +46,10 @@ log = structlog.get_logger()
 
 MAX_PASSES = 3
 # The machine, not the message: no space or quota, too many open files, no memory, an I/O
-# error or a file system gone read-only (the blob store, the outbox directory, SQLite's file).
-OUTAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE,
-                           errno.ENOMEM, errno.EIO, errno.EROFS})  # fmt: skip
+# error, a file system gone read-only or our own files' permissions wrong (after a restore):
+# the blob store, the outbox directory, SQLite's file.
+OUTAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.ENOMEM,
+                           errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM})  # fmt: skip
 Handler = Callable[[], Outcome]
 
 

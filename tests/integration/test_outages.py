@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import sqlite3
 from datetime import timedelta
 
@@ -44,19 +45,23 @@ def _held(app) -> list[db.QuarantineRow]:
         return list(session.exec(select(db.QuarantineRow)))
 
 
-def _disk_full(*_args, **_kwargs):
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-
 @pytest.mark.dovecot
-def test_a_full_disk_leaves_the_mail_in_the_inbox_until_there_is_room(desk, dovecot, monkeypatch):
-    """The blob directory is full for four passes (more than the three a poison message
-    gets): every message waits in the inbox; once there is room each becomes a ticket."""
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES])
+def test_a_full_disk_leaves_the_mail_in_the_inbox_until_there_is_room(
+    desk, dovecot, monkeypatch, code
+):
+    """The blob directory is full (or its permissions wrong after a restore) for four passes,
+    more than the three a poison message gets: every message waits in the inbox; once
+    that is mended each becomes a ticket."""
     dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY))
-    monkeypatch.setattr(blobs, "write_atomically", _disk_full)
+
+    def refused(*_args, **_kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(blobs, "write_atomically", refused)
     for _ in range(4):
         result = daemon.run_once(desk)
-        assert "No space left on device" in (result.transient_error or "")
+        assert os.strerror(code) in (result.transient_error or "")
         assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 1
     assert _held(desk) == []
     monkeypatch.undo()
