@@ -45,10 +45,12 @@ class Liveness(Protocol):
     token: str
     grace: timedelta  # how long a claimer that looks dead may still be alive (see above)
 
-    def hold(self) -> bool:
+    def hold(self, *, recheck: bool = True) -> bool:
         """Hold this process's lock (idempotent); call before claiming anything and before
         acting on a claim. True when the lock had been lost and is taken anew: claims made
-        before may have been released by another process meanwhile."""
+        before may have been released by another process meanwhile. `recheck=False`: a
+        lock this process holds is not asked after (no round trip; for claims the grace
+        protects, such as a message in hand)."""
         ...
 
     def alive(self, token: str) -> bool:
@@ -67,7 +69,7 @@ class FileLiveness:
         self.grace = timedelta(0)
         self._file: IO[bytes] | None = None
 
-    def hold(self) -> bool:
+    def hold(self, *, recheck: bool = True) -> bool:
         if self._file is not None:
             return False  # an flock is lost only with its process
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -109,8 +111,10 @@ class AdvisoryLiveness:
         self._lock = AdvisoryLock(engine, _key(self.token), label="liveness")
         self._held = False
 
-    def hold(self) -> bool:
+    def hold(self, *, recheck: bool = True) -> bool:
         """Held, or taken again when its session ended (a server restart dropped it)."""
+        if self._held and not recheck:
+            return False
         if self._lock.acquire():  # still held (one round trip), or taken the first time
             lost, self._held = False, True
         else:

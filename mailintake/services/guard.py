@@ -104,7 +104,7 @@ def _take_in_hand(app: App, sha256: str, source_ref: str | None) -> str | None:
     """Record the message in hand (committed); the reason to quarantine it instead, if any.
 
     Raises `InHandElsewhere` (transient) while another live process holds it."""
-    app.liveness.hold()
+    app.liveness.hold(recheck=False)  # a lost lock is taken again by the next flush
     with db.transaction(app.engine) as session:
         if db.intake_by_hash(session, sha256) is not None:
             return None  # handled before: the intake says "duplicate" and it is moved
