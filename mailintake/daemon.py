@@ -20,10 +20,10 @@ import schedule
 import sqlalchemy as sa
 import structlog
 
-from mailintake.adapters import leader
+from mailintake.adapters import leader, schedule_clock
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
-from mailintake.errors import TransientError, first_line
+from mailintake.errors import InHandElsewhere, TransientError, first_line
 from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
 from mailintake.services.outcome import Outcome
 
@@ -100,7 +100,11 @@ def take_in(
     held: list[str] = []
     try:
         for item in inbox.fetch(app.settings.max_message_bytes):
-            outcome = _handle_item(app, item)
+            try:
+                outcome = _handle_item(app, item)
+            except InHandElsewhere:  # left where it is for its holder; the rest goes on
+                log.info("intake.in_hand_elsewhere", source=item.ref)
+                continue
             if on_item is not None:
                 on_item()  # a long pass over a full mailbox is progress, not a hang
             result.count(outcome)
@@ -270,7 +274,7 @@ class Loop:
         self._announce_ready()
         result = self._take_in()
         self.guard("outbox", self.flush)
-        self.scheduler.run_pending()
+        schedule_clock.run_due(self.scheduler)
         self.failures = 0
         if self.monitor is not None:
             self.monitor.passed(result.outcomes, reading)

@@ -33,6 +33,10 @@ class TransientError(MailintakeError):
     """A fault that may go away by itself: retry later, lose nothing."""
 
 
+class InHandElsewhere(TransientError):
+    """Another live process is handling this very message: leave it, try it on a later pass."""
+
+
 def first_line(exc: BaseException) -> str:
     """An error in one line, for a log field, a status line or stderr (its type when empty)."""
     text = str(exc).strip()

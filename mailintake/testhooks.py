@@ -1,7 +1,7 @@
 """Test-only pause points, so a test can interleave two real processes deterministically.
 
 Owns: `pause(point)`, called at a few named points of the services (a message
-received, its duplicate check done, its ticket found under the lock, a sweep
+received, taken in hand, its duplicate check done, its ticket found under the lock, a sweep
 started, an outbox row claimed). It does nothing unless the entry
 point installed a pause from `MAILINTAKE_TEST_PAUSE=<point>=<directory>`
 (`install_from_environ`): the process reaching that point creates

@@ -10,9 +10,13 @@ so no value reaches SQL with a NUL in it — a lookup (`WHERE message_id = ...`)
 as little as a row (PostgreSQL refuses the statement, SQLite would match on
 it). And `is_transient`: which database
 errors are worth retrying — connection loss, deadlock, serialisation failure,
-lock timeout, server shutting down (PostgreSQL SQLSTATE classes 08 and 57P,
-40001, 40P01, 55P03; SQLite "database is locked"/"busy") — while any other
-error (bad data, a bug) concerns one message only.
+lock timeout, server shutting down, resources exhausted (PostgreSQL SQLSTATE
+classes 08, 53 and 57P, 40001, 40P01, 55P03; SQLite "database is locked"/"busy"
+and "database or disk is full") — while any other error (bad data, a bug)
+concerns one message only. `is_outage` tells the transients that are no fault
+of the message in hand (connection lost, server away, disk, memory or
+connection slots exhausted) from contention (locks, deadlocks, serialisation),
+which a message may cause itself.
 
 Must not: know the tables (it reads each row's own column types) or decide
 what happens to a message whose error is not transient (the intake does).
@@ -27,9 +31,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 INDEX_BYTES = 2000  # under PostgreSQL's B-tree limit (a third of an 8 kB page) with room
-TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03")
-TRANSIENT_SQLSTATE_CLASSES = ("08", "57P")
+TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03")  # contention: serialisation, deadlock, lock
+OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57P")  # connection, insufficient resources, shutdown
 TRANSIENT_SQLITE = ("database is locked", "database is busy", "database table is locked")
+OUTAGE_SQLITE = ("database or disk is full", "disk i/o error")
 
 
 def normalise_rows(session: Session, _context: Any, _instances: Any) -> None:
@@ -106,6 +111,18 @@ def _without_nul(value: Any) -> Any:
 
 def is_transient(exc: BaseException) -> bool:
     """Is this database error worth retrying later (see the module docstring)?"""
+    if is_outage(exc):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return any(phrase in str(orig).lower() for phrase in TRANSIENT_SQLITE)
+    return getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Is the database away or out of resources: transient, and no fault of the message?"""
     if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
         return True
     if not isinstance(exc, sa.exc.DBAPIError):
@@ -114,8 +131,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     orig = exc.orig
     if isinstance(orig, sqlite3.Error):
-        return any(phrase in str(orig).lower() for phrase in TRANSIENT_SQLITE)
+        return any(phrase in str(orig).lower() for phrase in OUTAGE_SQLITE)
     state = getattr(orig, "sqlstate", None)
     if state is None:  # psycopg: no SQLSTATE means the connection itself failed
         return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
-    return state in TRANSIENT_SQLSTATES or state.startswith(TRANSIENT_SQLSTATE_CLASSES)
+    return bool(state.startswith(OUTAGE_SQLSTATE_CLASSES))

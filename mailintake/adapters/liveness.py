@@ -5,8 +5,13 @@ for the life of the process: on SQLite an `flock(2)` on
 `<database file>.claims/<token>` (SQLite serves one machine, so every claimer
 is local), on PostgreSQL a session-level advisory lock on its own connection
 (the instances may be on several machines; the server frees the lock when
-the session ends). `alive(token)` asks whether that lock is still held. Must
-not touch tables: the outbox service decides what a dead claimer's rows need.
+the session ends). `alive(token)` asks whether that lock is still held. On
+PostgreSQL a session can end while its process lives on (a server restart, a
+killed backend, a network cut): such a claimer looks dead until its next
+`hold()` takes the lock again, so `grace` says how long a claim of a claimer
+that looks dead must be left alone (SQLite: none, the kernel drops an `flock`
+only with its holder). Must not touch tables: the outbox service decides what
+a dead claimer's rows need.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import fcntl
 import os
 import socket
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -30,11 +36,21 @@ def new_token() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+# Longer than a claimed batch of outbox rows takes to send (`services.outbox`: ten rows, each
+# SMTP step timing out after 30 s), so a live claimer has taken its lock again meanwhile.
+SESSION_GRACE = timedelta(minutes=10)
+
+
 class Liveness(Protocol):
     token: str
+    grace: timedelta  # how long a claimer that looks dead may still be alive (see above)
 
-    def hold(self) -> None:
-        """Start holding this process's lock (idempotent); call before claiming anything."""
+    def hold(self, *, recheck: bool = True) -> bool:
+        """Hold this process's lock (idempotent); call before claiming anything and before
+        acting on a claim. True when the lock had been lost and is taken anew: claims made
+        before may have been released by another process meanwhile. `recheck=False`: a
+        lock this process holds is not asked after (no round trip; for claims the grace
+        protects, such as a message in hand)."""
         ...
 
     def alive(self, token: str) -> bool:
@@ -50,15 +66,17 @@ class FileLiveness:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.token = new_token()
+        self.grace = timedelta(0)
         self._file: IO[bytes] | None = None
 
-    def hold(self) -> None:
+    def hold(self, *, recheck: bool = True) -> bool:
         if self._file is not None:
-            return
+            return False  # an flock is lost only with its process
         self.directory.mkdir(parents=True, exist_ok=True)
         handle = (self.directory / self.token).open("wb")
         fcntl.flock(handle, fcntl.LOCK_EX)  # our own new file: granted at once
         self._file = handle
+        return False
 
     def alive(self, token: str) -> bool:
         if token == self.token:
@@ -89,12 +107,19 @@ class AdvisoryLiveness:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.token = new_token()
+        self.grace = SESSION_GRACE
         self._lock = AdvisoryLock(engine, _key(self.token), label="liveness")
         self._held = False
 
-    def hold(self) -> None:
+    def hold(self, *, recheck: bool = True) -> bool:
         """Held, or taken again when its session ended (a server restart dropped it)."""
-        self._held = self._lock.acquire() or self._lock.acquire()  # our own random key
+        if self._held and not recheck:
+            return False
+        if self._lock.acquire():  # still held (one round trip), or taken the first time
+            lost, self._held = False, True
+        else:
+            lost, self._held = self._held, self._lock.acquire()  # our own random key
+        return lost
 
     def alive(self, token: str) -> bool:
         if token == self.token:

@@ -97,7 +97,15 @@ IDLE_CHECK_AFTER = 10.0  # seconds a kept SMTP connection may rest before a NOOP
 # --- SMTP ----------------------------------------------------------------------------------
 
 
+# "Log in first" (530, RFC 4954 section 6), "mechanism too weak" (534), "encryption required"
+# (538): about our account and the relay's policy, the same for every message, so no message
+# fails for it; the outbox retries until the login or the URL is fixed.
+ACCOUNT_CODES = frozenset({530, 534, 538})
+
+
 def _is_permanent(code: int) -> bool:
+    if code in ACCOUNT_CODES:
+        return False
     return 500 <= code < 600  # RFC 5321 §4.2.1: 5yz is a permanent negative completion
 
 
@@ -233,6 +241,9 @@ class SmtpMailer:
             else str(exc.smtp_error)
         )
         reason = f"{self} answered {exc.smtp_code} {text}"
+        if exc.smtp_code in ACCOUNT_CODES:
+            self._drop()  # the next attempt connects and logs in afresh
+            reason += " (check MAILINTAKE_SMTP_URL/USER/PASSWORD)"
         if _is_permanent(exc.smtp_code):
             raise PermanentSendError(reason) from exc
         raise TransientError(reason) from exc

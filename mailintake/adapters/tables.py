@@ -150,7 +150,7 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
     # Who is sending it and since when (`adapters.liveness` token): a dead claimer's row is
-    # sent again by the next flush, a live one's after `outbox.LEASE` at the latest.
+    # sent again by a later flush (`services.outboxclaims`); a live one's never is.
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_at: datetime | None = _when()
     # When staff were told it has waited too long (once per row, `outbox.OVERDUE_AFTER`).
@@ -208,6 +208,7 @@ class InHandRow(SQLModel, table=True):
     source_ref: str | None = Field(default=None, max_length=300)
     passes: int = 0  # passes that started on it
     in_hand: bool = False  # True from the start of a pass until it ends, well or not
+    held_by: str | None = Field(default=None, max_length=100)  # `adapters.liveness` token
     started_at: datetime = Field(sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=1000)
 

@@ -2,7 +2,8 @@
 
 Owns: signals (SIGTERM/SIGINT stop after the message in hand, SIGHUP re-reads
 templates and the clients file), sd_notify(3) and the metrics server around
-`daemon.run`, one daemon per SQLite state directory (`adapters.daemonlock`),
+`daemon.run`, one daemon per SQLite state directory and database file
+(`adapters.daemonlock`),
 and the checks before READY. Must not hold the loop itself
 (`daemon` does) or business rules.
 """
@@ -18,6 +19,7 @@ import structlog
 
 from mailintake import daemon
 from mailintake.adapters.daemonlock import DaemonLock
+from mailintake.adapters.database import sqlite_path
 from mailintake.adapters.metrics import Metrics
 from mailintake.adapters.sdnotify import Notifier
 from mailintake.app import App
@@ -52,7 +54,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         log.warning(
             "config.staff_auth_none", hint="staff commands are trusted on the From address alone"
         )
-    lock = DaemonLock(settings.state_dir) if settings.is_sqlite else None
+    database = sqlite_path(settings.database_url) if settings.is_sqlite else None
+    lock = DaemonLock(settings.state_dir, database) if settings.is_sqlite else None
     if lock is not None:
         lock.acquire()  # StateError naming the holder: one daemon per SQLite state directory
     try:

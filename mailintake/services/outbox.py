@@ -1,17 +1,20 @@
 """Use case: send what the outbox holds (SPEC section 5: none is lost, none is sent twice).
 
 Owns: `flush(app)`, the only caller of the mail transport. Each row is first
-claimed, up to `CLAIM_BATCH` rows per short transaction — `UPDATE … SET
-status='sending' WHERE id=? AND status='pending'`, and only the process whose
-update changed the row sends it, so a second instance, `ingest` or `sweep` flushing while
-the daemon does never sends it too, on SQLite as on PostgreSQL — then handed
-to the mail server outside any transaction (the database is never held while
-SMTP talks), then recorded: sent; retried later with exponential backoff
-capped at an hour when the server is away (transient), never given up; or
-failed when the server refuses it for good (permanent), which flags its
-ticket and tells staff. A row whose claimer died (`adapters.liveness`), or
-that was claimed more than `LEASE` ago, is pending again at the next flush.
-Staff hear once when mail has waited longer than `OVERDUE_AFTER`.
+claimed, up to `CLAIM_BATCH` rows per short transaction (`services.outboxclaims`:
+only the process whose claim changed the row sends it, so a second instance,
+`ingest` or `sweep` flushing while the daemon does never sends it too, on SQLite
+as on PostgreSQL), then handed to the mail server outside any transaction (the
+database is never held while SMTP talks), then recorded: sent; retried later
+with exponential backoff capped at an hour when the server is away
+(transient), never given up; or failed when the server refuses it for good
+(permanent), which flags its ticket and tells staff. Before each send the
+process makes sure it still holds its liveness lock, and if it had lost it, its
+claim. Claims never outlive this process's flush: the next flush of the same
+process first records what the server did with rows whose record the database
+refused (it was away: the mail is never sent twice for that), then releases
+any claims an interrupted flush left. Staff hear once when mail has
+waited longer than `OVERDUE_AFTER`.
 """
 
 from __future__ import annotations
@@ -31,14 +34,12 @@ from mailintake.adapters.mailer import PermanentSendError
 from mailintake.adapters.timefmt import with_offset
 from mailintake.app import App
 from mailintake.errors import TransientError
-from mailintake.services import notices
+from mailintake.services import notices, outboxclaims
 
 log = structlog.get_logger()
 
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
-# Far longer than any send takes: every SMTP step times out after 30 s (`adapters.mailer`).
-LEASE = timedelta(minutes=15)
 OVERDUE_AFTER = timedelta(hours=4)
 WAITING = ("pending", "sending")
 OVERDUE_KIND = "outbox_overdue"
@@ -69,12 +70,13 @@ def flush(
     is not kept waiting.
     """
     app.liveness.hold()
-    _release_abandoned(app, now or app.clock())
+    _record_kept(app)
+    outboxclaims.release_abandoned(app, now or app.clock())
     counts = {"sent": 0, "retry": 0, "failed": 0}
     left = limit
     while left is None or left > 0:
         batch = CLAIM_BATCH if left is None else min(CLAIM_BATCH, left)
-        claimed = _claim(app, now or app.clock(), batch)
+        claimed = outboxclaims.claim(app, now or app.clock(), batch)
         if not claimed or _send_claimed(app, claimed, counts, now, progress, should_stop):
             break
         left = None if left is None else left - len(claimed)
@@ -94,17 +96,19 @@ def _send_claimed(
     server is away, or stopping). Rows not tried are released for the next flush."""
     for i, row in enumerate(rows):
         if should_stop is not None and should_stop():
-            _release_claims(app, rows[i:])
+            outboxclaims.release_claims(app, rows[i:])
             return True
         testhooks.pause("outbox.sending")
+        if app.liveness.hold() and not outboxclaims.still_claimed(app, row):
+            log.warning("mail.claim_lost", outbox_id=row.id, result="not sent")
+            continue  # our lock was lost a while: another process took the row over
         delivery = _deliver(app, row)
-        with db.transaction(app.engine) as session:
-            result = _record(session, app, row, delivery, now or app.clock())
+        result = _record_or_keep(app, row, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
             progress()
         if result == "retry":  # the server is away: the rest waits for the next flush
-            _release_claims(app, rows[i + 1 :])
+            outboxclaims.release_claims(app, rows[i + 1 :])
             return True
     return False
 
@@ -136,74 +140,31 @@ def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
                 if row.status == "pending" or row.id not in failed_before]  # fmt: skip
 
 
-# -- claiming ----------------------------------------------------------------------------
-
-
-def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
-    """Up to `count` of the oldest due rows, claimed in one transaction; rows another process
-    holds are skipped, not awaited (one commit for several rows: each costs a disk sync)."""
-    due = (
-        select(db.OutboxRow)
-        .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
-        .order_by(col(db.OutboxRow.id))
-        .limit(count)
-        .with_for_update(skip_locked=True)
-    )
-    with db.transaction(app.engine) as session:
-        rows = session.exec(due).all()
-        return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
-
-
-def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
-    """The claim: only the process whose UPDATE changed the row may send it."""
-    claim = (
-        sa.update(db.OutboxRow)
-        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "pending")
-        .values(status="sending", claimed_by=token, claimed_at=now)
-    )
-    return session.exec(claim).rowcount == 1
-
-
-def _release_abandoned(app: App, now: datetime) -> None:
-    """Rows left `sending` by a process that died, or claimed over `LEASE` ago, wait again.
-
-    The dead process may have handed the mail over just before it died: sending it again
-    is the price of never losing it (SPEC section 5).
-    """
-    query = select(db.OutboxRow).where(db.OutboxRow.status == "sending")
-    with db.reading(app.engine) as session:
-        claims = session.exec(query).all()
-    abandoned = [(db.id_of(row), row.claimed_by) for row in claims
-                 if row.claimed_by is None or row.claimed_at is None
-                 or row.claimed_at < now - LEASE or not app.liveness.alive(row.claimed_by)]  # fmt: skip
-    if not abandoned:
-        return
-    with db.transaction(app.engine) as session:
-        for row_id, by in abandoned:
-            if _release(session, row_id, by):
-                log.warning("mail.claim_released", outbox_id=row_id, claimed_by=by)
-
-
-def _release_claims(app: App, rows: list[db.OutboxRow]) -> None:
-    """Our own claims on rows we will not try now: pending again, for the next flush."""
-    if rows:
-        with db.transaction(app.engine) as session:
-            for row in rows:
-                _release(session, db.id_of(row), app.liveness.token)
-
-
-def _release(session: Session, row_id: int, claimed_by: str | None) -> bool:
-    """`sending` → `pending`, if `claimed_by` still holds the row."""
-    release = (
-        sa.update(db.OutboxRow)
-        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "sending",
-               col(db.OutboxRow.claimed_by) == claimed_by)
-        .values(status="pending", claimed_by=None, claimed_at=None)
-    )  # fmt: skip
-    return bool(session.exec(release).rowcount)
-
-
 # -- sending and recording ---------------------------------------------------------------
+
+# What the server did with rows whose record the database refused (it was away): by outbox
+# row id, with the claimer's token. Recorded at the next flush before our claims are given
+# back, so a mail the server took is never sent again for want of a row update.
+_UNRECORDED: dict[int, tuple[str, db.OutboxRow, Delivery, datetime]] = {}
+
+
+def _record_or_keep(app: App, row: db.OutboxRow, delivery: Delivery, now: datetime) -> str:
+    try:
+        with db.transaction(app.engine) as session:
+            return _record(session, app, row, delivery, now)
+    except sa.exc.SQLAlchemyError:
+        _UNRECORDED[db.id_of(row)] = (app.liveness.token, row, delivery, now)
+        log.warning("mail.unrecorded", outbox_id=row.id, sent=delivery is None)
+        raise
+
+
+def _record_kept(app: App) -> None:
+    """Record what the server did with rows an earlier flush of ours could not record."""
+    for row_id, (token, row, delivery, at) in list(_UNRECORDED.items()):
+        if token == app.liveness.token:
+            with db.transaction(app.engine) as session:
+                _record(session, app, row, delivery, at)
+            del _UNRECORDED[row_id]
 
 
 def _deliver(app: App, row: db.OutboxRow) -> Delivery:
@@ -236,7 +197,7 @@ def _record(
     )
     row = session.exec(query.with_for_update()).first()
     result = "sent" if outcome is None else outcome[0]
-    if row is None:  # held past LEASE and released: whoever claimed it since records it
+    if row is None:  # our lock was lost and the row released: whoever claimed it records it
         log.warning("mail.claim_lost", outbox_id=claimed.id, result=result)
         return result
     row.claimed_by, row.claimed_at = None, None

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from mailintake.adapters.liveness import SESSION_GRACE
 from tests.apps import REPO
 from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, logs_attachment
 
@@ -198,7 +199,9 @@ def test_two_processes_flushing_the_outbox_send_each_row_once(tmp_path, upgraded
 def test_a_row_claimed_by_a_process_that_died_is_sent_by_the_next_flush(
     tmp_path, upgraded, smtp_server
 ):
-    """SIGKILL between claiming a row and sending it: the next flush sends it, once."""
+    """SIGKILL between claiming a row and sending it: the next flush sends it, once (on
+    PostgreSQL once the claim is older than the liveness grace: a server restart also ends
+    the sessions of live claimers)."""
     env = upgraded | {"MAILINTAKE_SMTP_URL": smtp_server.url}
     run(env, "ingest", "--no-send", "-", stdin=client_mail(body=INCOMPLETE_BODY))
     hold = tmp_path / "hold"
@@ -206,7 +209,8 @@ def test_a_row_claimed_by_a_process_that_died_is_sent_by_the_next_flush(
     assert wait_for(lambda: (hold / "reached").exists())
     doomed.kill()
     finish(doomed)
-    run(env, "sweep", "--now", now_iso())
+    after_grace = datetime.now(UTC) + SESSION_GRACE + timedelta(minutes=1)
+    run(env, "sweep", "--now", after_grace.isoformat())
     assert list(deliveries(smtp_server).values()) == [1]
     assert outbox_statuses(env) == ["sent"]
 

@@ -59,3 +59,19 @@ def test_daemons_on_different_state_directories_both_run(tmp_path):
         codes = [daemon.stop() for daemon in daemons]
     assert codes == [0, 0]
     assert os.path.isdir(tmp_path / "a") and os.path.isdir(tmp_path / "b")
+
+
+def test_a_second_daemon_on_the_same_sqlite_file_from_another_state_directory_exits(tmp_path):
+    """Two state directories naming one database file (`MAILINTAKE_DATABASE_URL`): the second
+    `run` exits 1 with one line naming the holder and the database, as on one directory."""
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = Daemon(tmp_path / "a.log", daemon_env(tmp_path / "a", DATABASE_URL=database))
+    try:
+        first.wait_for_event("daemon.ready")
+        env = daemon_env(tmp_path / "b", DATABASE_URL=database, POLL_SECONDS="0.2")
+        refused = second_run(env, "--once")
+        assert refused.returncode == 1, refused.stderr
+        [line] = refused.stderr.strip().splitlines()
+        assert f"pid {first.proc.pid}" in line and str(tmp_path / "shared.db") in line
+    finally:
+        assert first.stop() == 0

@@ -1,0 +1,26 @@
+"""inhand: which process holds a message (its liveness token), so a live holder is not a crash
+
+Revision ID: 0010_concurrency2
+Revises: 0005
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010_concurrency2"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("inhand", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("held_by", sa.String(length=100), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("inhand", schema=None) as batch_op:
+        batch_op.drop_column("held_by")
