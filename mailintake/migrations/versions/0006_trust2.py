@@ -1,6 +1,6 @@
 """intake: whether our border MTA stamped the message (issue 10, unstamped mail counted)
 
-Revision ID: 0006_trust2
+Revision ID: 0006
 Revises: 0005
 
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_trust2"
+revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """inhand: which process holds a message (its liveness token), so a live holder is not a crash
 
-Revision ID: 0010_concurrency2
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_concurrency2"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
