@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
 from mailintake.errors import TransientError, first_line
 from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
-from mailintake.services.outcome import Outcome
+from mailintake.services.outcome import Arrival, Outcome
 
 log = structlog.get_logger()
 
@@ -94,17 +94,18 @@ def take_in(
     stop: threading.Event | None = None,
     on_item: Callable[[], None] | None = None,
 ) -> PassResult:
-    """Handle every waiting message; move each away only after its commit."""
+    """Handle every waiting message, `intake.BATCH` per transaction; move each batch away
+    only after its commit (SPEC section 5)."""
     result = PassResult()
     done: list[str] = []
     held: list[str] = []
     try:
-        for item in inbox.fetch(app.settings.max_message_bytes):
-            outcome = _handle_item(app, item)
+        for batch in _batches(inbox.fetch(app.settings.max_message_bytes), intake.BATCH):
+            for item, outcome in zip(batch, _handle_batch(app, batch), strict=True):
+                result.count(outcome)
+                (held if outcome.outcome == "quarantined" else done).append(item.ref)
             if on_item is not None:
                 on_item()  # a long pass over a full mailbox is progress, not a hang
-            result.count(outcome)
-            (held if outcome.outcome == "quarantined" else done).append(item.ref)
             if len(done) >= 100:
                 inbox.mark_processed(done)
                 done = []
@@ -116,6 +117,17 @@ def take_in(
     finally:
         _move_away(app, inbox, done, held)
     return result
+
+
+def _batches(items: Iterable[InboxItem], size: int) -> Iterator[list[InboxItem]]:
+    batch: list[InboxItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None:
@@ -137,11 +149,14 @@ def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None
         raise faults[0]
 
 
-def _handle_item(app: App, item: InboxItem) -> Outcome:
-    """One message through the intake's guard; a transient fault leaves it in the inbox."""
-    if item.raw is None:
-        return holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
-    return intake.handle_message(app, item.raw, received_at=item.received_at, source_ref=item.ref)
+def _handle_batch(app: App, items: list[InboxItem]) -> list[Outcome]:
+    """The batch through the intake's guard; a transient fault leaves it all in the inbox."""
+    unread = {i: holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
+              for i, item in enumerate(items) if item.raw is None}  # fmt: skip
+    arrivals = [Arrival(item.raw, item.received_at, item.ref)
+                for item in items if item.raw is not None]  # fmt: skip
+    taken = iter(intake.handle_batch(app, arrivals) if arrivals else [])
+    return [unread[i] if i in unread else next(taken) for i in range(len(items))]
 
 
 def run_once(app: App) -> PassResult:

@@ -6,7 +6,8 @@ status='sending' WHERE id=? AND status='pending'`, and only the process whose
 update changed the row sends it, so a second instance, `ingest` or `sweep` flushing while
 the daemon does never sends it too, on SQLite as on PostgreSQL — then handed
 to the mail server outside any transaction (the database is never held while
-SMTP talks), then recorded: sent; retried later with exponential backoff
+SMTP talks), then recorded (claims and records are not durable commits: a power
+cut that loses one sends that row again, as a crash while it is sent does): sent; retried later with exponential backoff
 capped at an hour when the server is away (transient), never given up; or
 failed when the server refuses it for good (permanent), which flags its
 ticket and tells staff. A row whose claimer died (`adapters.liveness`), or
@@ -97,7 +98,7 @@ def _send_claimed(
             return True
         testhooks.pause("outbox.sending")
         delivery = _deliver(app, row)
-        with db.transaction(app.engine) as session:
+        with db.transaction(app.engine, durable=False) as session:
             result = _record(session, app, row, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
@@ -148,7 +149,7 @@ def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
         .limit(count)
         .with_for_update(skip_locked=True)
     )
-    with db.transaction(app.engine) as session:
+    with db.transaction(app.engine, durable=False) as session:
         rows = session.exec(due).all()
         return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
 
@@ -177,7 +178,7 @@ def _release_abandoned(app: App, now: datetime) -> None:
                  or row.claimed_at < now - LEASE or not app.liveness.alive(row.claimed_by)]  # fmt: skip
     if not abandoned:
         return
-    with db.transaction(app.engine) as session:
+    with db.transaction(app.engine, durable=False) as session:
         for row_id, by in abandoned:
             if _release(session, row_id, by):
                 log.warning("mail.claim_released", outbox_id=row_id, claimed_by=by)
@@ -186,7 +187,7 @@ def _release_abandoned(app: App, now: datetime) -> None:
 def _release_claims(app: App, rows: list[db.OutboxRow]) -> None:
     """Our own claims on rows we will not try now: pending again, for the next flush."""
     if rows:
-        with db.transaction(app.engine) as session:
+        with db.transaction(app.engine, durable=False) as session:
             for row in rows:
                 _release(session, db.id_of(row), app.liveness.token)
 

@@ -79,6 +79,53 @@ def test_a_message_in_hand_when_the_process_died_is_quarantined_on_the_next_pass
     assert len(dovecot.list_uids(desk.test_user, "Quarantine")) == 1
 
 
+DIE_ON_POISON = """
+import os, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from mailintake import daemon
+from mailintake.services import intake
+from tests.apps import make_app
+app = make_app(Path({state!r}), database_url={url!r}, **{env!r})
+real = intake.parse
+intake.parse = lambda raw: os._exit(9) if b"POISON" in raw else real(raw)
+daemon.run_once(app)
+"""
+
+
+@pytest.mark.dovecot
+def test_a_batch_the_process_died_in_is_taken_again_one_by_one_and_only_the_culprit_held(
+    dovecot, smtp_server, tmp_path, database_url
+):
+    """Five mails in one batch, the third kills the process each time it is parsed: after the
+    restarts the four others are tickets and only the third is quarantined (issue 15)."""
+    user = dovecot.new_user()
+    env = {"inbox_url": dovecot.url(user), "imap_password": dovecot.password,
+           "smtp_url": smtp_server.url, "imap_idle": "false"}  # fmt: skip
+    for n in range(5):
+        subject = "POISON" if n == 2 else f"Awaria {n}"
+        dovecot.append(user, client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl",
+                                         subject=subject))  # fmt: skip
+    script = DIE_ON_POISON.format(repo=str(REPO), state=str(tmp_path / "state"),
+                                  url=database_url, env=env)  # fmt: skip
+    codes = []
+    while not codes or (codes[-1] != 0 and len(codes) < 5):
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True)
+        codes.append(done.returncode)
+    assert codes[-1] == 0 and len(codes) <= 3, codes  # batch dies; culprit dies alone; held
+    app = make_app(tmp_path / "state", database_url=database_url, **env)
+    try:
+        [held] = _held(app)
+        assert "in hand when the process stopped" in held.reason
+        assert held.subject == "POISON"
+        clients = sorted(t["client_email"] for t in views.list_tickets(app))
+        assert clients == [f"k{n}@example.pl" for n in (0, 1, 3, 4)]
+    finally:
+        app.close()
+    assert dovecot.list_uids(user, "INBOX") == []
+    assert len(dovecot.list_uids(user, "Quarantine")) == 1
+
+
 def _locked(*_args, **_kw):
     raise sa.exc.OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
 
