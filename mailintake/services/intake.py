@@ -15,7 +15,6 @@ mailbox or the mail server (the daemon and the outbox do).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -29,12 +28,12 @@ from mailintake.adapters.dbvalues import is_transient
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
 from mailintake.domain import mailrules
-from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Bounce, Kind
 from mailintake.errors import TransientError, Unprocessable
 from mailintake.services import clientmail, deployment, guard, notices, staff, threads
 from mailintake.services import tickets as t
 from mailintake.services.outcome import Arrival, Incoming, Outcome
+from mailintake.services.seen import Seen, content_sha256
 
 log = structlog.get_logger()
 
@@ -155,15 +154,19 @@ def _commit(
     """One transaction for the batch, a SAVEPOINT per message; `failed` gets those refused."""
     outcomes: dict[int, Outcome] = {}
     with db.transaction(app.engine) as session:
+        mids = [msg.mail.message_id for _, _, msg in ready if msg.mail.message_id]
+        seen = Seen(session, [msg.raw_sha256 for _, _, msg in ready], mids)
         for place, arrival, msg in ready:
             try:
                 with session.begin_nested():
-                    outcomes[place] = _one(session, app, msg, arrival.source_ref)
+                    outcomes[place], row = _one(session, app, msg, seen, arrival.source_ref)
+                if row is not None:
+                    seen.add(row)
             except Exception as exc:
                 outcomes.pop(place, None)
-                seen = _committed_elsewhere(session, msg, exc)
-                if seen is not None:
-                    outcomes[place] = seen
+                elsewhere = _committed_elsewhere(session, msg, exc)
+                if elsewhere is not None:
+                    outcomes[place] = elsewhere
                 else:
                     failed[place] = (arrival, _reason(exc, arrival))
         guard.done_in(session, [a.sha256 for p, a, _ in ready if p not in failed])
@@ -174,14 +177,17 @@ def _commit(
     return outcomes
 
 
-def _one(session: Session, app: App, msg: Incoming, source_ref: str | None) -> Outcome:
+def _one(
+    session: Session, app: App, msg: Incoming, seen: Seen, source_ref: str | None
+) -> tuple[Outcome, db.IntakeRow | None]:
     """The message's effects and its intake row; nothing for bytes seen."""
-    seen = db.intake_by_hash(session, msg.raw_sha256)
-    if seen is not None:
-        return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
-    outcome = _handle(session, app, msg)
-    session.add(_intake_row(msg, outcome, source_ref))
-    return outcome
+    same = seen.same_bytes(msg.raw_sha256)
+    if same is not None:
+        return Outcome("duplicate", same.ticket_key, msg.mail.message_id, "same bytes seen"), None
+    outcome = _handle(session, app, msg, seen)
+    row = _intake_row(msg, outcome, source_ref)
+    session.add(row)
+    return outcome, row
 
 
 def _committed_elsewhere(session: Session, msg: Incoming, exc: BaseException) -> Outcome | None:
@@ -220,17 +226,11 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
     )
 
 
-def content_sha256(mail: ParsedMail) -> str:
-    """SHA-256 of sender, subject and body: what "the same message" compares (SPEC section 5)."""
-    parts = (mail.from_addr or "", mail.subject, mail.text)
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
+def _handle(session: Session, app: App, msg: Incoming, seen: Seen) -> Outcome:
     mail = msg.mail
-    if mail.message_id:  # two copies taken in at once: the second waits, then is a duplicate
-        db.serialize(session, f"message-id:{mail.message_id}")
-    previous = _same_message(session, mail)
+    # Two copies taken in at once: the second waits (`Seen` serialized on the Message-ID
+    # before reading), then is a duplicate.
+    previous = seen.same_message(mail)
     testhooks.pause("intake.duplicate_checked")
     if previous is not None:
         return Outcome("duplicate", previous.ticket_key, mail.message_id, "same message seen")
@@ -242,21 +242,6 @@ def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
         raise Unprocessable("no usable sender address in From")
     msg = dataclasses.replace(msg, classification=c)
     return ROUTES[c.kind](session, app, msg)
-
-
-def _same_message(session: Session, mail: ParsedMail) -> db.IntakeRow | None:
-    """An earlier intake of this Message-ID with the same sender, subject and body (SPEC §5).
-
-    A reused Message-ID on other content is a new message (FreeScout #5591); rows from
-    before the fingerprint existed count as the same, as they always did.
-    """
-    if not mail.message_id:
-        return None
-    fingerprint = content_sha256(mail)
-    for row in db.intakes_by_message_id(session, mail.message_id):
-        if row.content_sha256 in (None, fingerprint):
-            return row
-    return None
 
 
 # -- routes by kind of mail ------------------------------------------------

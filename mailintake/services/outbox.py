@@ -74,8 +74,8 @@ def flush(
     left = limit
     while left is None or left > 0:
         batch = CLAIM_BATCH if left is None else min(CLAIM_BATCH, left)
-        claimed = _claim(app, now or app.clock(), batch)
-        if not claimed or _send_claimed(app, claimed, counts, now, progress, should_stop):
+        claimed, keys = _claim(app, now or app.clock(), batch)
+        if not claimed or _send_claimed(app, claimed, keys, counts, now, progress, should_stop):
             break
         left = None if left is None else left - len(claimed)
     alert_overdue(app, now or app.clock())
@@ -85,6 +85,7 @@ def flush(
 def _send_claimed(
     app: App,
     rows: list[db.OutboxRow],
+    keys: dict[int, str],
     counts: dict[str, int],
     now: datetime | None,
     progress: Callable[[], None] | None,
@@ -99,7 +100,7 @@ def _send_claimed(
         testhooks.pause("outbox.sending")
         delivery = _deliver(app, row)
         with db.transaction(app.engine, durable=False) as session:
-            result = _record(session, app, row, delivery, now or app.clock())
+            result = _record(session, app, row, keys, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
             progress()
@@ -139,9 +140,9 @@ def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
 # -- claiming ----------------------------------------------------------------------------
 
 
-def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
-    """Up to `count` of the oldest due rows, claimed in one transaction; rows another process
-    holds are skipped, not awaited (one commit for several rows: each costs a disk sync)."""
+def _claim(app: App, now: datetime, count: int) -> tuple[list[db.OutboxRow], dict[int, str]]:
+    """Up to `count` of the oldest due rows, claimed in one transaction, and the keys of their
+    tickets by id; rows another process holds are skipped, not awaited."""
     due = (
         select(db.OutboxRow)
         .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
@@ -151,7 +152,11 @@ def _claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
     )
     with db.transaction(app.engine, durable=False) as session:
         rows = session.exec(due).all()
-        return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
+        taken = [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
+        ids = {row.ticket_id for row in taken if row.ticket_id is not None}
+        query = select(db.Ticket.id, db.Ticket.key).where(col(db.Ticket.id).in_(ids))
+        keys = {i: k for i, k in session.exec(query) if i is not None and k is not None}
+    return taken, keys
 
 
 def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
@@ -224,9 +229,16 @@ def _deliver(app: App, row: db.OutboxRow) -> Delivery:
 
 
 def _record(
-    session: Session, app: App, claimed: db.OutboxRow, outcome: Delivery, now: datetime
+    session: Session,
+    app: App,
+    claimed: db.OutboxRow,
+    keys: dict[int, str],
+    outcome: Delivery,
+    now: datetime,
 ) -> str:
     """Write what became of the row, if this process still holds its claim."""
+    if outcome is None:
+        return _sent(session, app, claimed, keys.get(claimed.ticket_id or 0), now)
     # The ticket first, as intake locks it before the outbox rows: no lock-order deadlock.
     ticket = db.lock_ticket(session, claimed.ticket_id) if claimed.ticket_id else None
     query = select(db.OutboxRow).where(
@@ -235,23 +247,32 @@ def _record(
         db.OutboxRow.claimed_by == app.liveness.token,
     )
     row = session.exec(query.with_for_update()).first()
-    result = "sent" if outcome is None else outcome[0]
+    result = outcome[0]
     if row is None:  # held past LEASE and released: whoever claimed it since records it
         log.warning("mail.claim_lost", outbox_id=claimed.id, result=result)
         return result
     row.claimed_by, row.claimed_at = None, None
     row.attempts += 1
     key = ticket.key if ticket else None
-    if outcome is None:
-        return _sent(row, key, now)
     if outcome[0] == "retry":
         return _retry(row, key, outcome[1], now)
     return _failed(session, app, row, ticket, outcome[1], now)
 
 
-def _sent(row: db.OutboxRow, ticket_key: str | None, now: datetime) -> str:
-    row.status = "sent"
-    row.sent_at = now
+def _sent(
+    session: Session, app: App, row: db.OutboxRow, ticket_key: str | None, now: datetime
+) -> str:
+    """One UPDATE, if this process still holds the claim; the ticket is not touched (or locked)."""
+    sent = (
+        sa.update(db.OutboxRow)
+        .where(col(db.OutboxRow.id) == row.id, col(db.OutboxRow.status) == "sending",
+               col(db.OutboxRow.claimed_by) == app.liveness.token)
+        .values(status="sent", sent_at=now, claimed_by=None, claimed_at=None,
+                attempts=col(db.OutboxRow.attempts) + 1)
+    )  # fmt: skip
+    if session.exec(sent).rowcount != 1:  # held past LEASE and released: the new claimer records
+        log.warning("mail.claim_lost", outbox_id=row.id, result="sent")
+        return "sent"
     log.info("mail.sent", ticket=ticket_key, to=row.recipients, kind=row.kind,
              message_id=row.message_id, outbox_id=row.id)  # fmt: skip
     return "sent"
