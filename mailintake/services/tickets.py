@@ -200,8 +200,9 @@ def store_inbound(
         own_text=mail.own_text,
     )
     session.add(row)
-    session.flush()
-    _keep_attachments(session, app, row, mail.attachments)
+    if mail.attachments:
+        session.flush()  # the attachment rows name the message row's id
+        _keep_attachments(session, app, row, mail.attachments)
     if ticket is not None:
         ticket.updated_at = at
         if kind in CLIENT_KINDS:
