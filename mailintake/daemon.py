@@ -101,11 +101,10 @@ def take_in(
     held: list[str] = []
     try:
         for batch in _batches(inbox.fetch(app.settings.max_message_bytes), intake.BATCH):
-            for item, outcome in zip(batch, _handle_batch(app, batch), strict=True):
+            # on_item after every message: a long pass over a full mailbox is progress, not a hang
+            for item, outcome in zip(batch, _handle_batch(app, batch, on_item), strict=True):
                 result.count(outcome)
                 (held if outcome.outcome == "quarantined" else done).append(item.ref)
-            if on_item is not None:
-                on_item()  # a long pass over a full mailbox is progress, not a hang
             if len(done) >= 100:
                 inbox.mark_processed(done)
                 done = []
@@ -149,13 +148,16 @@ def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None
         raise faults[0]
 
 
-def _handle_batch(app: App, items: list[InboxItem]) -> list[Outcome]:
+def _handle_batch(
+    app: App, items: list[InboxItem], progress: Callable[[], None] | None
+) -> list[Outcome]:
     """The batch through the intake's guard; a transient fault leaves it all in the inbox."""
     unread = {i: holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
               for i, item in enumerate(items) if item.raw is None}  # fmt: skip
     arrivals = [Arrival(item.raw, item.received_at, item.ref)
                 for item in items if item.raw is not None]  # fmt: skip
-    taken = iter(intake.handle_batch(app, arrivals) if arrivals else [])
+    tick = progress or (lambda: None)
+    taken = iter(intake.handle_batch(app, arrivals, progress=tick) if arrivals else [])
     return [unread[i] if i in unread else next(taken) for i in range(len(items))]
 
 

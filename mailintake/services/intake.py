@@ -15,7 +15,7 @@ mailbox or the mail server (the daemon and the outbox do).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -59,7 +59,11 @@ def handle_message(
 
 
 def handle_batch(
-    app: App, arrivals: Sequence[Arrival], *, size_limit: bool = True
+    app: App,
+    arrivals: Sequence[Arrival],
+    *,
+    size_limit: bool = True,
+    progress: Callable[[], None] = lambda: None,
 ) -> list[Outcome]:
     """Process messages together (at most `BATCH`): their outcomes, in their order.
 
@@ -68,14 +72,17 @@ def handle_batch(
     its reason and the next goes on; only a real transient fault raises `TransientError`
     (then none of them has an effect). All of them are committed in one durable
     transaction, each in its own SAVEPOINT so a bad one rolls back alone; the caller
-    moves them out of the mailbox only after this returns.
+    moves them out of the mailbox only after this returns. `progress()` is called after
+    each message is parsed and after each is handled (the daemon's watchdog).
     """
     for _ in arrivals:
         testhooks.pause("intake.received")
     verdicts = guard.take_in_hand(app, arrivals)
     outcomes: dict[int, Outcome] = {}
     together = [i for i, v in enumerate(verdicts) if v is guard.GO]
-    outcomes.update(_together(app, [arrivals[i] for i in together], together, size_limit))
+    if together:
+        taken = [arrivals[i] for i in together]
+        outcomes.update(_together(app, taken, together, size_limit, progress))
     for i, verdict in enumerate(verdicts):
         if verdict == guard.ALONE:  # a member of a batch the process died in
             outcomes[i] = handle_batch(app, [arrivals[i]], size_limit=size_limit)[0]
@@ -85,7 +92,11 @@ def handle_batch(
 
 
 def _together(
-    app: App, arrivals: list[Arrival], places: list[int], size_limit: bool
+    app: App,
+    arrivals: list[Arrival],
+    places: list[int],
+    size_limit: bool,
+    progress: Callable[[], None],
 ) -> dict[int, Outcome]:
     """The messages taken in hand as one batch: prepared, then committed in one transaction.
 
@@ -101,7 +112,8 @@ def _together(
                     ready.append((place, arrival, _prepare(app, arrival, size_limit)))
                 except Exception as exc:
                     failed[place] = (arrival, _reason(exc, arrival))
-            outcomes = _commit(app, ready, failed)
+                progress()
+            outcomes = _commit(app, ready, failed, progress)
     except _Halt as halt:
         others = [a.sha256 for a in arrivals if a.sha256 != halt.culprit]
         guard.put_down(app, halt.culprit, str(halt.error), others)
@@ -149,7 +161,10 @@ def _prepare(app: App, arrival: Arrival, size_limit: bool) -> Incoming:
 
 
 def _commit(
-    app: App, ready: list[tuple[int, Arrival, Incoming]], failed: dict[int, tuple[Arrival, str]]
+    app: App,
+    ready: list[tuple[int, Arrival, Incoming]],
+    failed: dict[int, tuple[Arrival, str]],
+    progress: Callable[[], None],
 ) -> dict[int, Outcome]:
     """One transaction for the batch, a SAVEPOINT per message; `failed` gets those refused."""
     outcomes: dict[int, Outcome] = {}
@@ -169,6 +184,7 @@ def _commit(
                     outcomes[place] = elsewhere
                 else:
                     failed[place] = (arrival, _reason(exc, arrival))
+            progress()
         guard.done_in(session, [a.sha256 for p, a, _ in ready if p not in failed])
         app.blobs.sync()  # the raw mail and attachments the rows name are on disk first
     for place, arrival, msg in ready:

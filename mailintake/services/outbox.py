@@ -18,7 +18,7 @@ Staff hear once when mail has waited longer than `OVERDUE_AFTER`.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -152,21 +152,29 @@ def _claim(app: App, now: datetime, count: int) -> tuple[list[db.OutboxRow], dic
     )
     with db.transaction(app.engine, durable=False) as session:
         rows = session.exec(due).all()
-        taken = [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
+        taken = _take(session, rows, app.liveness.token, now)
         ids = {row.ticket_id for row in taken if row.ticket_id is not None}
         query = select(db.Ticket.id, db.Ticket.key).where(col(db.Ticket.id).in_(ids))
         keys = {i: k for i, k in session.exec(query) if i is not None and k is not None}
     return taken, keys
 
 
-def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
-    """The claim: only the process whose UPDATE changed the row may send it."""
+def _take(
+    session: Session, rows: Sequence[db.OutboxRow], token: str, now: datetime
+) -> list[db.OutboxRow]:
+    """The claim, one UPDATE for all: only the process whose UPDATE changed a row sends it."""
+    ids = [db.id_of(row) for row in rows]
     claim = (
         sa.update(db.OutboxRow)
-        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "pending")
+        .where(col(db.OutboxRow.id).in_(ids), col(db.OutboxRow.status) == "pending")
         .values(status="sending", claimed_by=token, claimed_at=now)
     )
-    return session.exec(claim).rowcount == 1
+    if not ids or session.exec(claim).rowcount == len(ids):
+        return list(rows)
+    mine = select(db.OutboxRow.id).where(col(db.OutboxRow.id).in_(ids),
+                                         db.OutboxRow.claimed_by == token)  # fmt: skip
+    ours = set(session.exec(mine))
+    return [row for row in rows if row.id in ours]
 
 
 def _release_abandoned(app: App, now: datetime) -> None:
@@ -228,29 +236,20 @@ def _deliver(app: App, row: db.OutboxRow) -> Delivery:
     return None
 
 
-def _record(
-    session: Session,
-    app: App,
-    claimed: db.OutboxRow,
-    keys: dict[int, str],
-    outcome: Delivery,
-    now: datetime,
-) -> str:
+def _record(session: Session, app: App, claimed: db.OutboxRow, keys: dict[int, str],
+            outcome: Delivery, now: datetime) -> str:  # fmt: skip
     """Write what became of the row, if this process still holds its claim."""
     if outcome is None:
         return _sent(session, app, claimed, keys.get(claimed.ticket_id or 0), now)
     # The ticket first, as intake locks it before the outbox rows: no lock-order deadlock.
     ticket = db.lock_ticket(session, claimed.ticket_id) if claimed.ticket_id else None
-    query = select(db.OutboxRow).where(
-        db.OutboxRow.id == claimed.id,
-        db.OutboxRow.status == "sending",
-        db.OutboxRow.claimed_by == app.liveness.token,
-    )
+    query = select(db.OutboxRow).where(db.OutboxRow.id == claimed.id,
+                                       db.OutboxRow.status == "sending",
+                                       db.OutboxRow.claimed_by == app.liveness.token)  # fmt: skip
     row = session.exec(query.with_for_update()).first()
-    result = outcome[0]
     if row is None:  # held past LEASE and released: whoever claimed it since records it
-        log.warning("mail.claim_lost", outbox_id=claimed.id, result=result)
-        return result
+        log.warning("mail.claim_lost", outbox_id=claimed.id, result=outcome[0])
+        return outcome[0]
     row.claimed_by, row.claimed_at = None, None
     row.attempts += 1
     key = ticket.key if ticket else None
