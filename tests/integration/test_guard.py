@@ -143,6 +143,28 @@ def test_a_message_failing_three_passes_is_quarantined_on_the_next(desk, dovecot
 
 
 @pytest.mark.dovecot
+def test_a_transient_fault_in_a_batch_counts_against_the_message_that_met_it_only(
+    desk, dovecot, monkeypatch
+):
+    """Two mails in one batch, one always meets a lock timeout: the batch waits three passes,
+    then only that one is quarantined and the other becomes a ticket (issue 15)."""
+    real = intake.ROUTES[Kind.CLIENT]
+
+    def lock_on_boom(session, app, msg):
+        return _locked() if "boom" in msg.mail.subject else real(session, app, msg)
+
+    monkeypatch.setitem(intake.ROUTES, Kind.CLIENT, lock_on_boom)
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, sender="inny@example.pl"))
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, subject="boom"))
+    for _ in range(3):
+        assert daemon.run_once(desk).transient_error is not None
+        assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 2  # none of the batch moved
+    assert daemon.run_once(desk).outcomes == {"quarantined": 1, "created": 1}
+    [held] = _held(desk)
+    assert held.subject == "boom" and "failed 3 passes" in held.reason
+
+
+@pytest.mark.dovecot
 def test_a_database_error_that_is_not_transient_quarantines_one_message(desk, dovecot, monkeypatch):
     """An error about the data (not the connection) holds that message; the next goes on."""
     real = intake.ROUTES[Kind.CLIENT]
