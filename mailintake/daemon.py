@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,9 +23,9 @@ import structlog
 from mailintake.adapters import leader, schedule_clock
 from mailintake.adapters.inbox import Inbox, InboxItem
 from mailintake.app import App
-from mailintake.errors import InHandElsewhere, TransientError, first_line
+from mailintake.errors import TransientError, first_line
 from mailintake.services import alerts, deployment, holding, intake, outbox, sweeps
-from mailintake.services.outcome import Outcome
+from mailintake.services.outcome import Arrival, Outcome
 
 log = structlog.get_logger()
 
@@ -94,21 +94,19 @@ def take_in(
     stop: threading.Event | None = None,
     on_item: Callable[[], None] | None = None,
 ) -> PassResult:
-    """Handle every waiting message; move each away only after its commit."""
+    """Handle every waiting message, `intake.BATCH` per transaction; move each batch away
+    only after its commit (SPEC section 5)."""
     result = PassResult()
     done: list[str] = []
     held: list[str] = []
     try:
-        for item in inbox.fetch(app.settings.max_message_bytes):
-            try:
-                outcome = _handle_item(app, item)
-            except InHandElsewhere:  # left where it is for its holder; the rest goes on
-                log.info("intake.in_hand_elsewhere", source=item.ref)
-                continue
-            if on_item is not None:
-                on_item()  # a long pass over a full mailbox is progress, not a hang
-            result.count(outcome)
-            (held if outcome.outcome == "quarantined" else done).append(item.ref)
+        for batch in _batches(inbox.fetch(app.settings.max_message_bytes), intake.BATCH):
+            # on_item after every message: a long pass over a full mailbox is progress, not a hang
+            for item, outcome in zip(batch, _handle_batch(app, batch, on_item), strict=True):
+                if outcome is None:  # in hand elsewhere: left where it is for its holder
+                    continue
+                result.count(outcome)
+                (held if outcome.outcome == "quarantined" else done).append(item.ref)
             if len(done) >= 100:
                 inbox.mark_processed(done)
                 done = []
@@ -120,6 +118,17 @@ def take_in(
     finally:
         _move_away(app, inbox, done, held)
     return result
+
+
+def _batches(items: Iterable[InboxItem], size: int) -> Iterator[list[InboxItem]]:
+    batch: list[InboxItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None:
@@ -141,11 +150,18 @@ def _move_away(app: App, inbox: Inbox, done: list[str], held: list[str]) -> None
         raise faults[0]
 
 
-def _handle_item(app: App, item: InboxItem) -> Outcome:
-    """One message through the intake's guard; a transient fault leaves it in the inbox."""
-    if item.raw is None:
-        return holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
-    return intake.handle_message(app, item.raw, received_at=item.received_at, source_ref=item.ref)
+def _handle_batch(
+    app: App, items: list[InboxItem], progress: Callable[[], None] | None
+) -> list[Outcome | None]:
+    """The batch through the intake's guard; a transient fault leaves it all in the inbox,
+    a message another live process holds (None) stays there for it."""
+    unread = {i: holding.quarantine_unread(app, item.size, item.ref, item.received_at, item.head)
+              for i, item in enumerate(items) if item.raw is None}  # fmt: skip
+    arrivals = [Arrival(item.raw, item.received_at, item.ref)
+                for item in items if item.raw is not None]  # fmt: skip
+    tick = progress or (lambda: None)
+    taken = iter(intake.handle_batch(app, arrivals, progress=tick) if arrivals else [])
+    return [unread[i] if i in unread else next(taken) for i in range(len(items))]
 
 
 def run_once(app: App) -> PassResult:

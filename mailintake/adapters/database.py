@@ -50,6 +50,7 @@ def make_engine(url: str) -> sa.Engine:
 # SQLAlchemy pysqlite recipe, which also makes SAVEPOINT work): IMMEDIATE, taking the write
 # lock at the start, unless the engine was opened for reading (`reading()`: DEFERRED).
 SQLITE_BEGIN = "mailintake_sqlite_begin"
+DURABLE_SYNC = "FULL"  # SQLite's `synchronous` for every commit but `transaction(durable=False)`
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,26 +59,40 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: in WAL mode each commit syncs the log, so it is on disk before the message leaves
     # the inbox (SPEC section 5); NORMAL would lose the last commits on a power loss.
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={DURABLE_SYNC}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
+SQLITE_SYNC = "mailintake_sqlite_synchronous"
+
+
 def _sqlite_begin(connection: sa.Connection) -> None:
-    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    options = connection.get_execution_options()
+    mode = options.get(SQLITE_BEGIN, "IMMEDIATE")
+    if mode == "IMMEDIATE":  # a writer: its commit syncs the log unless `durable=False`
+        synchronous = options.get(SQLITE_SYNC, DURABLE_SYNC)
+        if connection.info.get(SQLITE_SYNC, DURABLE_SYNC) != synchronous:  # the connection's now
+            connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+            connection.info[SQLITE_SYNC] = synchronous
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 @contextmanager
-def transaction(engine: sa.Engine) -> Iterator[Session]:
+def transaction(engine: sa.Engine, *, durable: bool = True) -> Iterator[Session]:
     """One unit of work that may write: commit on success, roll back on any exception.
 
     On SQLite it begins IMMEDIATE: it holds the database's write lock from its first
     statement, so what it reads is what it changes (other writers wait, `busy_timeout`).
     On PostgreSQL rows it will change are locked with `lock_ticket` or the `for_update`
-    lookups below.
+    lookups below. `durable=False` (SQLite: `synchronous=NORMAL` for this commit) is for
+    bookkeeping whose loss in a power cut only repeats work (an outbox row sent again, a
+    message taken in hand again): the commit survives a crash of the process, not of the
+    machine, and costs no disk sync; the next durable commit syncs it too.
     """
+    if not durable:
+        engine = engine.execution_options(**{SQLITE_SYNC: "NORMAL"})
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

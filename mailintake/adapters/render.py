@@ -50,6 +50,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # compiled once; `reload()` (SIGHUP) reads edited files again
         )
         self.env.filters["status"] = _status_name
         self.env.filters["when"] = timefmt.in_words  # {{ at | when(lang) }}

@@ -209,6 +209,9 @@ class InHandRow(SQLModel, table=True):
     passes: int = 0  # passes that started on it
     in_hand: bool = False  # True from the start of a pass until it ends, well or not
     held_by: str | None = Field(default=None, max_length=100)  # `adapters.liveness` token
+    batch: int = Field(
+        default=1, sa_column_kwargs={"server_default": "1"}
+    )  # messages taken with it
     started_at: datetime = Field(sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=1000)
 

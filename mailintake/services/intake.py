@@ -15,7 +15,7 @@ mailbox or the mail server (the daemon and the outbox do).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -24,17 +24,21 @@ from sqlmodel import Session, select
 
 from mailintake import testhooks
 from mailintake.adapters import bounces, db
+from mailintake.adapters.dbvalues import is_transient
 from mailintake.adapters.parse import UnparseableMail, parse
 from mailintake.app import App
 from mailintake.domain import mailrules
-from mailintake.domain.mail import ParsedMail
 from mailintake.domain.mailrules import Bounce, Kind
-from mailintake.errors import Unprocessable
+from mailintake.errors import InHandElsewhere, TransientError, Unprocessable
 from mailintake.services import clientmail, deployment, guard, notices, staff, threads
 from mailintake.services import tickets as t
-from mailintake.services.outcome import Incoming, Outcome
+from mailintake.services.outcome import Arrival, Incoming, Outcome
+from mailintake.services.seen import Seen, content_sha256
 
 log = structlog.get_logger()
+
+
+BATCH = 50  # messages per transaction: a lock is held briefly, a crash redoes at most these
 
 
 def handle_message(
@@ -47,58 +51,195 @@ def handle_message(
 ) -> Outcome:
     """Process one raw message; a second call with the same message has no effect.
 
+    `handle_batch` of this one message. `size_limit=False` handles a message over
+    `MAILINTAKE_MAX_MESSAGE_MB` (an operator's retry). Raises `InHandElsewhere`
+    (transient) while another live process holds the same message.
+    """
+    arrival = Arrival(raw, received_at or app.clock(), source_ref)
+    return _alone(app, arrival, size_limit)
+
+
+def _alone(app: App, arrival: Arrival, size_limit: bool) -> Outcome:
+    outcome = handle_batch(app, [arrival], size_limit=size_limit)[0]
+    if outcome is None:
+        raise InHandElsewhere("the message is in hand in another process; later")
+    return outcome
+
+
+def handle_batch(
+    app: App,
+    arrivals: Sequence[Arrival],
+    *,
+    size_limit: bool = True,
+    progress: Callable[[], None] = lambda: None,
+) -> list[Outcome | None]:
+    """Process messages together (at most `BATCH`): their outcomes, in their order; None
+    for one another live process holds (`guard.ELSEWHERE`: leave it in the mailbox).
+
     Every way in (daemon, `ingest`, `quarantine retry`) comes through here, inside the
     one guard (`services.guard`): a message that cannot be handled is quarantined with
-    its reason and the next goes on; only a real transient fault raises `TransientError`.
-    `size_limit=False` handles a message over `MAILINTAKE_MAX_MESSAGE_MB` (an operator's retry).
+    its reason and the next goes on; only a real transient fault raises `TransientError`
+    (then none of them has an effect). All of them are committed in one durable
+    transaction, each in its own SAVEPOINT so a bad one rolls back alone; the caller
+    moves them out of the mailbox only after this returns. `progress()` is called after
+    each message is parsed and after each is handled (the daemon's watchdog).
     """
-    testhooks.pause("intake.received")
-    received_at = received_at or app.clock()
-    return guard.guarded(
-        app, raw, lambda: _take(app, raw, received_at, source_ref, size_limit),
-        source_ref=source_ref, received_at=received_at,
-    )  # fmt: skip
+    for _ in arrivals:
+        testhooks.pause("intake.received")
+    verdicts = guard.take_in_hand(app, arrivals)
+    outcomes: dict[int, Outcome | None] = {}
+    together = [i for i, v in enumerate(verdicts) if v is guard.GO]
+    if together:
+        testhooks.pause("intake.in_hand")
+        taken = [arrivals[i] for i in together]
+        outcomes.update(_together(app, taken, together, size_limit, progress))
+    for i, verdict in enumerate(verdicts):
+        if verdict == guard.ALONE:  # a member of a batch the process died in
+            outcomes[i] = handle_batch(app, [arrivals[i]], size_limit=size_limit)[0]
+        elif verdict == guard.ELSEWHERE:  # its holder is alive: it stays for a later pass
+            outcomes[i] = None
+            log.info("intake.in_hand_elsewhere", source=arrivals[i].source_ref)
+        elif verdict is not guard.GO:  # poison: in hand at a crash, or too many passes
+            outcomes[i] = guard.hold(app, arrivals[i], verdict)
+    return [outcomes[i] for i in range(len(arrivals))]
 
 
-def _take(
-    app: App, raw: bytes, received_at: datetime, source_ref: str | None, size_limit: bool
-) -> Outcome:
-    now = app.clock()
-    if size_limit and len(raw) > app.settings.max_message_bytes:
+def _together(
+    app: App,
+    arrivals: list[Arrival],
+    places: list[int],
+    size_limit: bool,
+    progress: Callable[[], None],
+) -> dict[int, Outcome]:
+    """The messages taken in hand as one batch: prepared, then committed in one transaction.
+
+    A transient fault puts all of them down (counted against the one that met it) and is
+    raised; a commit the database refuses for another reason is retried message by message.
+    """
+    ready: list[tuple[int, Arrival, Incoming]] = []
+    failed: dict[int, tuple[Arrival, str]] = {}
+    try:
+        with app.blobs.deferred():  # one sync for the batch's files, before its commit
+            for place, arrival in zip(places, arrivals, strict=True):
+                try:
+                    ready.append((place, arrival, _prepare(app, arrival, size_limit)))
+                except Exception as exc:
+                    failed[place] = (arrival, _reason(exc, arrival))
+                progress()
+            outcomes = _commit(app, ready, failed, progress)
+    except _Halt as halt:
+        others = [a.sha256 for a in arrivals if a.sha256 != halt.culprit]
+        guard.put_down(app, halt.culprit, str(halt.error), others, counted=halt.counted)
+        raise halt.error from halt.error.__cause__
+    except sa.exc.SQLAlchemyError as exc:
+        guard.put_down(app, None, "", [a.sha256 for a in arrivals])
+        if is_transient(exc):
+            raise guard.transient(exc) from exc
+        if len(arrivals) == 1:
+            return {places[0]: guard.hold(app, arrivals[0], guard.verdict(exc, None))}
+        log.warning("intake.batch_refused", error=guard.first_line(exc), messages=len(arrivals))
+        return {p: _alone(app, a, size_limit) for p, a in zip(places, arrivals, strict=True)}
+    except OSError as exc:  # the batch's files could not be synced: none of it is committed
+        guard.put_down(app, None, "", [a.sha256 for a in arrivals])
+        if not guard.counts(exc):
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        raise
+    for place, (arrival, reason) in failed.items():
+        outcomes[place] = guard.hold(app, arrival, reason)
+    return outcomes
+
+
+class _Halt(Exception):
+    """A transient fault met while handling the message `culprit` (its SHA-256)."""
+
+    def __init__(self, culprit: str, error: TransientError, counted: bool) -> None:
+        super().__init__(str(error))
+        self.culprit, self.error, self.counted = culprit, error, counted
+
+
+def _reason(exc: BaseException, arrival: Arrival) -> str:
+    """Why `arrival` is held; `_Halt` when `exc` is a transient fault."""
+    try:
+        return guard.verdict(exc, arrival.source_ref)
+    except TransientError as transient:
+        raise _Halt(arrival.sha256, transient, guard.counts(exc)) from exc
+
+
+def _prepare(app: App, arrival: Arrival, size_limit: bool) -> Incoming:
+    """Size limit, parse and the raw copy: the work before any transaction."""
+    if size_limit and len(arrival.raw) > app.settings.max_message_bytes:
         raise Unprocessable(f"message over {app.settings.max_message_mb:g} MB")
     try:
-        mail = parse(raw)
+        mail = parse(arrival.raw)
     except UnparseableMail as exc:
         raise Unprocessable(f"cannot be parsed: {exc}") from exc
-    app.blobs.put("raw", raw)
-    msg = Incoming(mail, raw, hashlib.sha256(raw).hexdigest(), received_at, now, None)
-    try:
-        return _commit(app, msg, source_ref)
-    except sa.exc.IntegrityError:
-        # Another instance committed the same message first (SPEC section 5) — but only if
-        # its intake row is really there: any other constraint failure must not pass as a
-        # duplicate, or the message would leave the inbox with no effect at all.
-        with db.reading(app.engine) as session:
-            seen = db.intake_by_hash(session, msg.raw_sha256)
-        if seen is None:
-            raise
-        return Outcome(
-            "duplicate", seen.ticket_key, mail.message_id, "committed by another instance"
-        )
+    app.blobs.put("raw", arrival.raw)
+    return Incoming(mail, arrival.raw, arrival.sha256, arrival.received_at, app.clock(), None)
 
 
-def _commit(app: App, msg: Incoming, source_ref: str | None) -> Outcome:
-    """One transaction: the message's effects and its intake row; nothing for bytes seen."""
+def _commit(
+    app: App,
+    ready: list[tuple[int, Arrival, Incoming]],
+    failed: dict[int, tuple[Arrival, str]],
+    progress: Callable[[], None],
+) -> dict[int, Outcome]:
+    """One transaction for the batch, a SAVEPOINT per message; `failed` gets those refused."""
+    outcomes: dict[int, Outcome] = {}
     with db.transaction(app.engine) as session:
-        seen = db.intake_by_hash(session, msg.raw_sha256)
-        if seen is not None:
-            return Outcome("duplicate", seen.ticket_key, msg.mail.message_id, "same bytes seen")
-        outcome = _handle(session, app, msg)
-        stamp = deployment.note_stamp(session, app, msg.mail, msg.now)
-        outcome = dataclasses.replace(outcome, unstamped=stamp is not None)
-        row = _intake_row(msg, outcome, source_ref)
-        row.unstamped_warned = stamp == "warned"
-        session.add(row)
+        mids = [msg.mail.message_id for _, _, msg in ready if msg.mail.message_id]
+        seen = Seen(session, [msg.raw_sha256 for _, _, msg in ready], mids)
+        for place, arrival, msg in ready:
+            try:
+                with session.begin_nested():
+                    outcomes[place], row = _one(session, app, msg, seen, arrival.source_ref)
+                if row is not None:
+                    seen.add(row)
+            except Exception as exc:
+                outcomes.pop(place, None)
+                elsewhere = _committed_elsewhere(session, msg, exc)
+                if elsewhere is not None:
+                    outcomes[place] = elsewhere
+                else:
+                    failed[place] = (arrival, _reason(exc, arrival))
+            progress()
+        guard.done_in(session, [a.sha256 for p, a, _ in ready if p not in failed])
+        app.blobs.sync()  # the raw mail and attachments the rows name are on disk first
+    for place, arrival, msg in ready:
+        if place in outcomes:
+            outcomes[place] = _processed(msg, outcomes[place], arrival.source_ref)
+    return outcomes
+
+
+def _one(
+    session: Session, app: App, msg: Incoming, seen: Seen, source_ref: str | None
+) -> tuple[Outcome, db.IntakeRow | None]:
+    """The message's effects and its intake row; nothing for bytes seen."""
+    same = seen.same_bytes(msg.raw_sha256)
+    if same is not None:
+        return Outcome("duplicate", same.ticket_key, msg.mail.message_id, "same bytes seen"), None
+    outcome = _handle(session, app, msg, seen)
+    stamp = deployment.note_stamp(session, app, msg.mail, msg.now)
+    outcome = dataclasses.replace(outcome, unstamped=stamp is not None)
+    row = _intake_row(msg, outcome, source_ref)
+    row.unstamped_warned = stamp == "warned"
+    session.add(row)
+    return outcome, row
+
+
+def _committed_elsewhere(session: Session, msg: Incoming, exc: BaseException) -> Outcome | None:
+    """Another instance committed the same message first (SPEC section 5) — but only if its
+    intake row is really there: any other constraint failure must not pass as a duplicate,
+    or the message would leave the inbox with no effect at all."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return None
+    seen = db.intake_by_hash(session, msg.raw_sha256)
+    if seen is None:
+        return None
+    return Outcome("duplicate", seen.ticket_key, msg.mail.message_id,
+                   "committed by another instance")  # fmt: skip
+
+
+def _processed(msg: Incoming, outcome: Outcome, source_ref: str | None) -> Outcome:
     log.info("message.processed", ticket=outcome.ticket, outcome=outcome.outcome,
              message_id=msg.mail.message_id, sender=msg.mail.from_addr, reason=outcome.reason,
              source=source_ref)  # fmt: skip
@@ -120,24 +261,11 @@ def _intake_row(msg: Incoming, outcome: Outcome, source_ref: str | None) -> db.I
     )
 
 
-def content_sha256(mail: ParsedMail) -> str:
-    """SHA-256 of sender, subject, body and attachments: what "the same message" compares.
-
-    SPEC section 5 names sender, subject and body; a reused Message-ID with the same words
-    but a new attachment (the logs sent after all) is a new message too (issue 10). Each
-    attachment counts by name and content hash; without any, the value is what it was
-    before attachments counted, so rows stored earlier still match.
-    """
-    parts = [mail.from_addr or "", mail.subject, mail.text]
-    parts += [f"{a.filename}:{a.sha256}" for a in mail.attachments]
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
+def _handle(session: Session, app: App, msg: Incoming, seen: Seen) -> Outcome:
     mail = msg.mail
-    if mail.message_id:  # two copies taken in at once: the second waits, then is a duplicate
-        db.serialize(session, f"message-id:{mail.message_id}")
-    previous = _same_message(session, mail)
+    # Two copies taken in at once: the second waits (`Seen` serialized on the Message-ID
+    # before reading), then is a duplicate.
+    previous = seen.same_message(mail)
     testhooks.pause("intake.duplicate_checked")
     if previous is not None:
         return Outcome("duplicate", previous.ticket_key, mail.message_id, "same message seen")
@@ -149,21 +277,6 @@ def _handle(session: Session, app: App, msg: Incoming) -> Outcome:
         raise Unprocessable("no usable sender address in From")
     msg = dataclasses.replace(msg, classification=c)
     return ROUTES[c.kind](session, app, msg)
-
-
-def _same_message(session: Session, mail: ParsedMail) -> db.IntakeRow | None:
-    """An earlier intake of this Message-ID with the same sender, subject, body and files (§5).
-
-    A reused Message-ID on other content is a new message (FreeScout #5591); rows from
-    before the fingerprint existed count as the same, as they always did.
-    """
-    if not mail.message_id:
-        return None
-    fingerprint = content_sha256(mail)
-    for row in db.intakes_by_message_id(session, mail.message_id):
-        if row.content_sha256 in (None, fingerprint):
-            return row
-    return None
 
 
 # -- routes by kind of mail ------------------------------------------------

@@ -5,7 +5,9 @@ claimed, up to `CLAIM_BATCH` rows per short transaction (`services.outboxclaims`
 only the process whose claim changed the row sends it, so a second instance,
 `ingest` or `sweep` flushing while the daemon does never sends it too, on SQLite
 as on PostgreSQL), then handed to the mail server outside any transaction (the
-database is never held while SMTP talks), then recorded: sent; retried later
+database is never held while SMTP talks), then recorded (claims and records are not
+durable commits: a power cut that loses one sends that row again, as a crash while it
+is sent does): sent; retried later
 with exponential backoff capped at an hour when the server is away
 (transient), never given up; or failed when the server refuses it for good
 (permanent), which flags its ticket and tells staff. Before each send the
@@ -76,8 +78,8 @@ def flush(
     left = limit
     while left is None or left > 0:
         batch = CLAIM_BATCH if left is None else min(CLAIM_BATCH, left)
-        claimed = outboxclaims.claim(app, now or app.clock(), batch)
-        if not claimed or _send_claimed(app, claimed, counts, now, progress, should_stop):
+        claimed, keys = outboxclaims.claim(app, now or app.clock(), batch)
+        if not claimed or _send_claimed(app, claimed, keys, counts, now, progress, should_stop):
             break
         left = None if left is None else left - len(claimed)
     alert_overdue(app, now or app.clock())
@@ -87,6 +89,7 @@ def flush(
 def _send_claimed(
     app: App,
     rows: list[db.OutboxRow],
+    keys: dict[int, str],
     counts: dict[str, int],
     now: datetime | None,
     progress: Callable[[], None] | None,
@@ -103,7 +106,7 @@ def _send_claimed(
             log.warning("mail.claim_lost", outbox_id=row.id, result="not sent")
             continue  # our lock was lost a while: another process took the row over
         delivery = _deliver(app, row)
-        result = _record_or_keep(app, row, delivery, now or app.clock())
+        result = _record_or_keep(app, row, keys, delivery, now or app.clock())
         counts[result] += 1
         if progress is not None:
             progress()
@@ -145,25 +148,27 @@ def left_behind(app: App, failed_before: set[int]) -> list[db.OutboxRow]:
 # What the server did with rows whose record the database refused (it was away): by outbox
 # row id, with the claimer's token. Recorded at the next flush before our claims are given
 # back, so a mail the server took is never sent again for want of a row update.
-_UNRECORDED: dict[int, tuple[str, db.OutboxRow, Delivery, datetime]] = {}
+_UNRECORDED: dict[int, tuple[str, db.OutboxRow, dict[int, str], Delivery, datetime]] = {}
 
 
-def _record_or_keep(app: App, row: db.OutboxRow, delivery: Delivery, now: datetime) -> str:
+def _record_or_keep(
+    app: App, row: db.OutboxRow, keys: dict[int, str], delivery: Delivery, now: datetime
+) -> str:
     try:
-        with db.transaction(app.engine) as session:
-            return _record(session, app, row, delivery, now)
+        with db.transaction(app.engine, durable=False) as session:
+            return _record(session, app, row, keys, delivery, now)
     except sa.exc.SQLAlchemyError:
-        _UNRECORDED[db.id_of(row)] = (app.liveness.token, row, delivery, now)
+        _UNRECORDED[db.id_of(row)] = (app.liveness.token, row, keys, delivery, now)
         log.warning("mail.unrecorded", outbox_id=row.id, sent=delivery is None)
         raise
 
 
 def _record_kept(app: App) -> None:
     """Record what the server did with rows an earlier flush of ours could not record."""
-    for row_id, (token, row, delivery, at) in list(_UNRECORDED.items()):
+    for row_id, (token, row, keys, delivery, at) in list(_UNRECORDED.items()):
         if token == app.liveness.token:
-            with db.transaction(app.engine) as session:
-                _record(session, app, row, delivery, at)
+            with db.transaction(app.engine, durable=False) as session:
+                _record(session, app, row, keys, delivery, at)
             del _UNRECORDED[row_id]
 
 
@@ -184,35 +189,44 @@ def _deliver(app: App, row: db.OutboxRow) -> Delivery:
     return None
 
 
-def _record(
-    session: Session, app: App, claimed: db.OutboxRow, outcome: Delivery, now: datetime
-) -> str:
+def _record(session: Session, app: App, claimed: db.OutboxRow, keys: dict[int, str],
+            outcome: Delivery, now: datetime) -> str:  # fmt: skip
     """Write what became of the row, if this process still holds its claim."""
+    if outcome is None:
+        return _sent(session, app, claimed, keys.get(claimed.ticket_id or 0), now)
     # The ticket first, as intake locks it before the outbox rows: no lock-order deadlock.
     ticket = db.lock_ticket(session, claimed.ticket_id) if claimed.ticket_id else None
-    query = select(db.OutboxRow).where(
-        db.OutboxRow.id == claimed.id,
-        db.OutboxRow.status == "sending",
-        db.OutboxRow.claimed_by == app.liveness.token,
-    )
+    query = select(db.OutboxRow).where(db.OutboxRow.id == claimed.id,
+                                       db.OutboxRow.status == "sending",
+                                       db.OutboxRow.claimed_by == app.liveness.token)  # fmt: skip
     row = session.exec(query.with_for_update()).first()
-    result = "sent" if outcome is None else outcome[0]
     if row is None:  # our lock was lost and the row released: whoever claimed it records it
-        log.warning("mail.claim_lost", outbox_id=claimed.id, result=result)
-        return result
+        log.warning("mail.claim_lost", outbox_id=claimed.id, result=outcome[0])
+        return outcome[0]
     row.claimed_by, row.claimed_at = None, None
     row.attempts += 1
     key = ticket.key if ticket else None
-    if outcome is None:
-        return _sent(row, key, now)
     if outcome[0] == "retry":
         return _retry(row, key, outcome[1], now)
     return _failed(session, app, row, ticket, outcome[1], now)
 
 
-def _sent(row: db.OutboxRow, ticket_key: str | None, now: datetime) -> str:
-    row.status = "sent"
-    row.sent_at = now
+def _sent(
+    session: Session, app: App, row: db.OutboxRow, ticket_key: str | None, now: datetime
+) -> str:
+    """One UPDATE, if this process still holds the claim; the ticket is not touched (or locked)."""
+    sent = (
+        sa.update(db.OutboxRow)
+        .where(col(db.OutboxRow.id) == row.id, col(db.OutboxRow.status) == "sending",
+               col(db.OutboxRow.claimed_by) == app.liveness.token)
+        .values(status="sent", sent_at=now, claimed_by=None, claimed_at=None,
+                attempts=col(db.OutboxRow.attempts) + 1)
+    )  # fmt: skip
+    if (
+        session.exec(sent).rowcount != 1
+    ):  # our lock was lost and the row released: its claimer records
+        log.warning("mail.claim_lost", outbox_id=row.id, result="sent")
+        return "sent"
     log.info("mail.sent", ticket=ticket_key, to=row.recipients, kind=row.kind,
              message_id=row.message_id, outbox_id=row.id)  # fmt: skip
     return "sent"

@@ -14,6 +14,7 @@ record what a send did: `services.outbox` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,9 +27,10 @@ from mailintake.app import App
 log = structlog.get_logger()
 
 
-def claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
-    """Up to `count` of the oldest due rows, claimed in one transaction; rows another process
-    holds are skipped, not awaited (one commit for several rows: each costs a disk sync)."""
+def claim(app: App, now: datetime, count: int) -> tuple[list[db.OutboxRow], dict[int, str]]:
+    """Up to `count` of the oldest due rows, claimed in one transaction, and the keys of their
+    tickets by id; rows another process holds are skipped, not awaited. The commit is not
+    durable: a power cut that loses it only leaves the rows pending."""
     due = (
         select(db.OutboxRow)
         .where(db.OutboxRow.status == "pending", col(db.OutboxRow.next_attempt_at) <= now)
@@ -36,19 +38,31 @@ def claim(app: App, now: datetime, count: int) -> list[db.OutboxRow]:
         .limit(count)
         .with_for_update(skip_locked=True)
     )
-    with db.transaction(app.engine) as session:
+    with db.transaction(app.engine, durable=False) as session:
         rows = session.exec(due).all()
-        return [row for row in rows if _take(session, db.id_of(row), app.liveness.token, now)]
+        taken = _take(session, rows, app.liveness.token, now)
+        ids = {row.ticket_id for row in taken if row.ticket_id is not None}
+        query = select(db.Ticket.id, db.Ticket.key).where(col(db.Ticket.id).in_(ids))
+        keys = {i: k for i, k in session.exec(query) if i is not None and k is not None}
+    return taken, keys
 
 
-def _take(session: Session, row_id: int, token: str, now: datetime) -> bool:
-    """The claim: only the process whose UPDATE changed the row may send it."""
+def _take(
+    session: Session, rows: Sequence[db.OutboxRow], token: str, now: datetime
+) -> list[db.OutboxRow]:
+    """The claim, one UPDATE for all: only the process whose UPDATE changed a row sends it."""
+    ids = [db.id_of(row) for row in rows]
     claim = (
         sa.update(db.OutboxRow)
-        .where(col(db.OutboxRow.id) == row_id, col(db.OutboxRow.status) == "pending")
+        .where(col(db.OutboxRow.id).in_(ids), col(db.OutboxRow.status) == "pending")
         .values(status="sending", claimed_by=token, claimed_at=now)
     )
-    return session.exec(claim).rowcount == 1
+    if not ids or session.exec(claim).rowcount == len(ids):
+        return list(rows)
+    mine = select(db.OutboxRow.id).where(col(db.OutboxRow.id).in_(ids),
+                                         db.OutboxRow.claimed_by == token)  # fmt: skip
+    ours = set(session.exec(mine))
+    return [row for row in rows if row.id in ours]
 
 
 def release_abandoned(app: App, now: datetime) -> None:

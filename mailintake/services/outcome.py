@@ -1,7 +1,8 @@
-"""The values every intake route takes and gives: `Incoming` and `Outcome` (SPEC section 9)."""
+"""The values every intake route takes and gives: `Arrival`, `Incoming`, `Outcome` (SPEC §9)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,19 @@ class Outcome:
 # `Outcome.reason`s staff notices read (`staffnotice`).
 CLOSE_REQUEST = "close_request"  # a client asks to close: staff decide
 REPLY_TO_CLOSED = "reply_to_closed"  # a new ticket opened by a reply to a closed one
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message as it came in: its bytes, when (UTC) and from where (`imap:…`, `file:…`)."""
+
+    raw: bytes = field(repr=False)
+    received_at: datetime
+    source_ref: str | None = None
+    sha256: str = field(init=False, repr=False)  # hex SHA-256 of `raw`: what identifies it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.raw).hexdigest())
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class Before:
 
 def tell_staff(session: Session, app: App, msg: Incoming, outcome: Outcome, before: Before) -> None:
     """Queue the staff notice of one client message, when it is one staff must see."""
-    ticket = db.ticket_by_key(session, outcome.ticket or "")
+    ticket = t.locked_ticket(session, outcome.ticket or "")
     if ticket is None:
         return
     if before.ticket_id != ticket.id:

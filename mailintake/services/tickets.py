@@ -33,6 +33,7 @@ log = structlog.get_logger()
 WARSAW = ZoneInfo("Europe/Warsaw")
 NO_SUBJECT = {"pl": "(bez tematu)", "en": "(no subject)"}
 CLIENT_KINDS = frozenset({"client", "survey"})  # the client's own mail: its To/Cc count
+CREATED = "mailintake_created_tickets"  # session.info: key → ticket created in the transaction
 
 
 def human_size(size: int) -> str:
@@ -81,8 +82,18 @@ def create_ticket(
     session.add(ticket)
     session.flush()  # the key is the row's number
     ticket.key = f"{app.settings.ticket_prefix}-{db.id_of(ticket):06d}"
+    session.info.setdefault(CREATED, {})[ticket.key] = ticket
     add_history(session, ticket, None, Status.NOWY, by=client_email, reason="registered", now=now)
     return ticket
+
+
+def locked_ticket(session: Session, key: str) -> db.Ticket | None:
+    """The ticket with `key`, locked (`db.ticket_by_key`); one this transaction created is
+    taken as it is, without a query: no other transaction can see it yet."""
+    created: db.Ticket | None = session.info.get(CREATED, {}).get(key)
+    if created is not None and created in session and created.key == key:
+        return created  # never rolled back (a SAVEPOINT's rollback takes it out of the session)
+    return db.ticket_by_key(session, key)
 
 
 def language_of(app: App, client_email: str, words: Sequence[str]) -> str:
@@ -200,8 +211,9 @@ def store_inbound(
         own_text=mail.own_text,
     )
     session.add(row)
-    session.flush()
-    _keep_attachments(session, app, row, mail.attachments)
+    if mail.attachments:
+        session.flush()  # the attachment rows name the message row's id
+        _keep_attachments(session, app, row, mail.attachments)
     if ticket is not None:
         ticket.updated_at = at
         if kind in CLIENT_KINDS:

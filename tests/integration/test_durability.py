@@ -45,3 +45,31 @@ def test_a_stored_blob_and_every_directory_it_created_are_synced(tmp_path, monke
     # Each directory the first blob created is an entry in its parent: synced too.
     made = [blob.parent.parent, blob.parent.parent.parent, tmp_path / "blobs", tmp_path]
     assert {f"dir:{directory}" for directory in made} <= set(synced)
+
+
+def test_blobs_of_a_batch_are_synced_together_before_its_commit(tmp_path, monkeypatch):
+    """Inside `deferred()` nothing is synced per file; `sync()` syncs every file and directory
+    written (here without syncfs(2): file by file, each directory once)."""
+    from mailintake.adapters import files
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(files, "_libc", None)
+    store = BlobStore(tmp_path / "blobs")
+    with store.deferred():
+        shas = [store.put("raw", f"message {n}".encode()) for n in range(3)]
+        assert synced == []
+        store.sync()
+        paths = [store.path("raw", sha) for sha in shas]
+        assert {str(p) for p in paths} <= set(synced)
+        assert {str(p.parent) for p in paths} <= set(synced)
+        assert str(tmp_path / "blobs") in synced  # the new `raw` directory's entry
+        assert len(synced) == len(set(synced))  # each once
+        synced.clear()
+    assert synced == []  # nothing left to sync on leaving

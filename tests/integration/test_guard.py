@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -23,6 +24,7 @@ from sqlmodel import select
 from mailintake import daemon
 from mailintake.adapters import db
 from mailintake.adapters.dbvalues import is_transient
+from mailintake.adapters.liveness import SESSION_GRACE
 from mailintake.domain.mailrules import Kind
 from mailintake.services import intake, views
 from tests.apps import REPO, make_app
@@ -79,6 +81,70 @@ def test_a_message_in_hand_when_the_process_died_is_quarantined_on_the_next_pass
     assert len(dovecot.list_uids(desk.test_user, "Quarantine")) == 1
 
 
+DIE_ON_POISON = """
+import os, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from mailintake import daemon
+from mailintake.services import intake
+from tests.apps import make_app
+app = make_app(Path({state!r}), database_url={url!r}, **{env!r})
+real = intake.parse
+intake.parse = lambda raw: os._exit(9) if b"POISON" in raw else real(raw)
+daemon.run_once(app)
+"""
+
+
+def _past_the_grace(database_url: str) -> None:
+    """The liveness grace passes (PostgreSQL: a holder whose session ended within it may
+    live on, so its messages are left to it; issue 11): its in-hand rows age past it."""
+    if not database_url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            aged = SESSION_GRACE + timedelta(minutes=1)
+            conn.execute(
+                sa.text("UPDATE inhand SET started_at = started_at - :aged"), {"aged": aged}
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.dovecot
+def test_a_batch_the_process_died_in_is_taken_again_one_by_one_and_only_the_culprit_held(
+    dovecot, smtp_server, tmp_path, database_url
+):
+    """Five mails in one batch, the third kills the process each time it is parsed: after the
+    restarts the four others are tickets and only the third is quarantined (issue 15)."""
+    user = dovecot.new_user()
+    env = {"inbox_url": dovecot.url(user), "imap_password": dovecot.password,
+           "smtp_url": smtp_server.url, "imap_idle": "false"}  # fmt: skip
+    for n in range(5):
+        subject = "POISON" if n == 2 else f"Awaria {n}"
+        dovecot.append(user, client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl",
+                                         subject=subject))  # fmt: skip
+    script = DIE_ON_POISON.format(repo=str(REPO), state=str(tmp_path / "state"),
+                                  url=database_url, env=env)  # fmt: skip
+    codes = []
+    while not codes or (codes[-1] != 0 and len(codes) < 5):
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True)
+        codes.append(done.returncode)
+        _past_the_grace(database_url)
+    assert codes[-1] == 0 and len(codes) <= 3, codes  # batch dies; culprit dies alone; held
+    app = make_app(tmp_path / "state", database_url=database_url, **env)
+    try:
+        [held] = _held(app)
+        assert "in hand when the process stopped" in held.reason
+        assert held.subject == "POISON"
+        clients = sorted(t["client_email"] for t in views.list_tickets(app))
+        assert clients == [f"k{n}@example.pl" for n in (0, 1, 3, 4)]
+    finally:
+        app.close()
+    assert dovecot.list_uids(user, "INBOX") == []
+    assert len(dovecot.list_uids(user, "Quarantine")) == 1
+
+
 def _locked(*_args, **_kw):
     raise sa.exc.OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
 
@@ -93,6 +159,28 @@ def test_a_message_failing_three_passes_is_quarantined_on_the_next(desk, dovecot
         assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 1
     assert daemon.run_once(desk).outcomes == {"quarantined": 1}
     assert "failed 3 passes" in _held(desk)[0].reason
+
+
+@pytest.mark.dovecot
+def test_a_transient_fault_in_a_batch_counts_against_the_message_that_met_it_only(
+    desk, dovecot, monkeypatch
+):
+    """Two mails in one batch, one always meets a lock timeout: the batch waits three passes,
+    then only that one is quarantined and the other becomes a ticket (issue 15)."""
+    real = intake.ROUTES[Kind.CLIENT]
+
+    def lock_on_boom(session, app, msg):
+        return _locked() if "boom" in msg.mail.subject else real(session, app, msg)
+
+    monkeypatch.setitem(intake.ROUTES, Kind.CLIENT, lock_on_boom)
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, sender="inny@example.pl"))
+    dovecot.append(desk.test_user, client_mail(body=INCOMPLETE_BODY, subject="boom"))
+    for _ in range(3):
+        assert daemon.run_once(desk).transient_error is not None
+        assert len(dovecot.list_uids(desk.test_user, "INBOX")) == 2  # none of the batch moved
+    assert daemon.run_once(desk).outcomes == {"quarantined": 1, "created": 1}
+    [held] = _held(desk)
+    assert held.subject == "boom" and "failed 3 passes" in held.reason
 
 
 @pytest.mark.dovecot

@@ -353,21 +353,25 @@ def _wait_until(predicate, timeout: float = 60.0) -> bool:
 
 
 def test_dovecot_stopping_mid_batch_loses_and_repeats_nothing(desk, monkeypatch):
-    """Dovecot goes away after 10 of 30 messages and comes back: 30 tickets, 30 replies, once each."""
+    """Dovecot goes away after a batch of 10 of 30 messages and comes back: 30 tickets, 30 replies,
+    once each."""
     from mailintake.services import intake
 
-    real = intake.handle_message
+    real = intake.handle_batch
     calls = []
 
-    def handle(app, raw, **kw):
-        outcome = real(app, raw, **kw)
-        calls.append(outcome.outcome)
-        if len(calls) == 10:
+    def handle(app, arrivals, **kw):
+        outcomes = real(app, arrivals, **kw)
+        calls.extend(outcome.outcome for outcome in outcomes)
+        if len(calls) >= 10 and not stopped:
+            stopped.append(True)
             desk.dovecot.stop()
             threading.Timer(1.5, desk.dovecot.start).start()
-        return outcome
+        return outcomes
 
-    monkeypatch.setattr(intake, "handle_message", handle)
+    stopped: list[bool] = []
+    monkeypatch.setattr(intake, "BATCH", 10)  # Dovecot goes after the first batch's commit
+    monkeypatch.setattr(intake, "handle_batch", handle)
     for n in range(30):
         desk.deliver(client_mail(body=INCOMPLETE_BODY, sender=f"k{n}@example.pl"))
     with structlog.testing.capture_logs() as logs, DaemonThread(desk.app) as running:
