@@ -101,7 +101,7 @@ class Body:
         elif ctype.startswith("message/") and part.is_multipart():
             self._attach_report(part, ctype)
         elif part.is_multipart():
-            for sub in _subparts(part):
+            for sub in subparts(part):
                 self.walk(sub, depth + 1)
         else:
             self._visit_leaf(part, ctype)
@@ -155,7 +155,7 @@ class Body:
         The files inside (a client's logs forwarded by a colleague) are also listed,
         marked `enclosed`, so they count for the ticket (issue 10).
         """
-        inner = _subparts(part)[0]
+        inner = subparts(part)[0]
         subject = one_line(header_text(inner, "subject", self.defects, self.hint))
         stem = subject or described_name(part, "") or "message"
         self.attachments.append(
@@ -192,7 +192,7 @@ class Body:
             self.attachments.append(Attachment("winmail.dat", part.get_content_type(), data))
 
 
-def _subparts(part: Message) -> list[Message]:
+def subparts(part: Message) -> list[Message]:
     """The parts of a multipart `part`: the parser makes every one a `Message`."""
     return [sub for sub in part.get_payload() if isinstance(sub, Message)]
 
