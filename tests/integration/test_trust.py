@@ -124,6 +124,17 @@ def test_the_genuine_staff_command_still_runs(desk):
     assert desk.ticket(key)["status"] == "ZAMKNIETY"
 
 
+@pytest.mark.parametrize("thread", ["in_reply_to", "references"])
+def test_a_command_whose_thread_names_another_ticket_than_its_subject_runs_nothing(desk, thread):
+    """DKIM signs only the headers present when signing: an `In-Reply-To` added to a
+    genuine `[LOG-1] [ANALIZA]` must not aim the command at another ticket."""
+    first, second = desk.open(), desk.open()
+    forged = f"{second}.forged@log-systems.com"
+    aimed = {"in_reply_to": forged} if thread == "in_reply_to" else {"references": [forged]}
+    assert desk.run(staff_mail(f"[{first}] [ZAMKNIJ]", **aimed)) == {"refused": 1}
+    assert [desk.ticket(k)["status"] for k in (first, second)] == ["ANALIZA", "ANALIZA"]
+
+
 def test_an_address_hidden_in_the_display_name_is_never_the_sender(tmp_path, dovecot, smtp_server):
     """Exchange mode: an intern's mail whose encoded name says anna.nowak@ runs no command."""
     d = Desk(tmp_path, dovecot, smtp_server, staff_auth="exchange")
