@@ -48,7 +48,7 @@ def thread_disagrees(session: Session, app: App, mail: ParsedMail) -> tuple[str,
         return None
     if threaded.key == named.duplicate_of or named.key == threaded.duplicate_of:
         return None
-    return named.key, threaded.key
+    return named.key or "", threaded.key or ""
 
 
 def ticket_we_mailed(session: Session, ids: tuple[str, ...]) -> db.Ticket | None:
