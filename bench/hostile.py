@@ -113,6 +113,12 @@ def html_tags(count: int) -> bytes:
     return _mail("<div>" * count + "tekst" + "</div>" * count, ctype="text/html")
 
 
+def html_attributes(count: int, closed: bool = True) -> bytes:
+    """An HTML-only body whose one tag carries `count` attributes (closed with `>` or not)."""
+    tag = "<p " + "a " * count + (">x</p>" if closed else "")
+    return _mail(tag, ctype="text/html")
+
+
 def big_header(count: int) -> bytes:
     to = ", ".join(f"u{i}@example.pl" for i in range(count))
     return _mail("Treść\r\n", extra=f"Cc: {to}\r\n")
@@ -204,6 +210,8 @@ SHAPES: dict[str, Callable[[], bytes]] = {
     "500 × 16 KB Subjects": lambda: subjects(500, 16_384),
     "5,000,000 bare CRs": lambda: bare_crs(5_000_000),
     "QP 'a=CRLF' × 2,600,000": lambda: qp_soft_breaks(2_600_000),
+    "HTML tag with 4,000,000 attributes": lambda: html_attributes(4_000_000),
+    "HTML tag of 4,000,000 attributes, unclosed": lambda: html_attributes(4_000_000, False),
 }
 
 

@@ -8,6 +8,7 @@ Must not connect to anything; `bootstrap` turns settings into adapters.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from dotenv import dotenv_values
 
 from mailintake.clients import Clients, load_clients
+from mailintake.domain.recipients import is_deliverable
 from mailintake.domain.staffauth import parse_auth_mode
 from mailintake.errors import ConfigError
 
@@ -140,7 +142,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         oauth2_refresh_token=r.optional("OAUTH2_REFRESH_TOKEN"),
         support_address=r.address("SUPPORT_ADDRESS", "support@log-systems.com"),
         staff=staff,
-        staff_notify=frozenset(r.addresses("STAFF_NOTIFY")) or staff,
+        staff_notify=_notified(r, staff),
         notify_new=r.boolean("NOTIFY_NEW", False),
         max_attachments_mb=r.number("MAX_ATTACHMENTS_MB", 18.0, minimum=0.001),
         staff_auth=r.staff_auth("STAFF_AUTH", "none"),
@@ -258,9 +260,11 @@ class _Reader:
         return value
 
     def addresses(self, name: str) -> list[str]:
-        found = [a.strip().lower() for a in (self.optional(name) or "").split(",") if a.strip()]
+        """A list joined by commas or semicolons (Outlook's separator), lower-cased."""
+        written = re.split(r"[,;]", self.optional(name) or "")
+        found = [a.strip(" \t").lower() for a in written if a.strip(" \t")]
         for address in found:
-            if not _looks_like_address(address):
+            if not is_deliverable(address) or address.count("@") != 1:
                 self.fail(name, f"not an e-mail address: {address!r}")
         return found
 
@@ -339,6 +343,17 @@ def split_host_port(address: str) -> tuple[str, int]:
     if not host or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"expected host:port (port 0-65535), got {address!r}")
     return host, int(port)
+
+
+def _notified(r: _Reader, staff: frozenset[str]) -> frozenset[str]:
+    """MAILINTAKE_STAFF_NOTIFY, else all staff. Each must be staff: a notice's reader
+    answers it into the ticket, which only staff can (anyone else opens a ticket)."""
+    notified = frozenset(r.addresses("STAFF_NOTIFY"))
+    outside = sorted(notified - staff)
+    if outside:
+        r.fail("STAFF_NOTIFY", f"not in MAILINTAKE_STAFF, so they could not answer: "
+                               f"{', '.join(outside)}")  # fmt: skip
+    return notified or staff
 
 
 def _looks_like_address(value: str) -> bool:

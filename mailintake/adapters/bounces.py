@@ -23,6 +23,7 @@ from email.policy import compat32
 from flufl.bounce import all_failures
 
 from mailintake.adapters.parse.headers import bounded_id
+from mailintake.adapters.parse.mime import subparts
 from mailintake.domain.mail import Attachment, ParsedMail
 from mailintake.domain.mailrules import Bounce, bounce_reasons
 
@@ -77,7 +78,7 @@ def _dsn_text_blocks(text: str) -> Iterator[Message]:
 def _raw_dsn_blocks(message: Message | None) -> Iterator[Message]:
     for part in message.walk() if message else ():
         if part.get_content_type() == "message/delivery-status" and part.is_multipart():
-            yield from _subparts(part)
+            yield from subparts(part)
 
 
 def _dsn_recipients(blocks: Iterable[Message]) -> list[_Recipient]:
@@ -186,16 +187,11 @@ def _raw_returned_headers(message: Message | None) -> Iterator[Message]:
     for part in message.walk() if message else ():
         content_type = part.get_content_type()
         if content_type == "message/rfc822" and part.is_multipart():
-            yield _subparts(part)[0]
+            yield subparts(part)[0]
         elif content_type in _RETURNED_TYPES[1:]:
             payload = part.get_payload(decode=True)  # bytes for a leaf part, else None
             data = payload if isinstance(payload, bytes) else b""
             yield BytesHeaderParser(policy=compat32).parsebytes(data.lstrip())
-
-
-def _subparts(part: Message) -> list[Message]:
-    """The parts of a multipart `part`: the parser makes every one a `Message`."""
-    return [sub for sub in part.get_payload() if isinstance(sub, Message)]
 
 
 def _bare_id(value: object) -> str | None:

@@ -30,10 +30,6 @@ class Notifier:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Notifier:
         return cls((os.environ if environ is None else environ).get("NOTIFY_SOCKET") or None)
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.address)
-
     def notify(self, *assignments: str) -> None:
         """Send `KEY=value` lines in one datagram; a lost datagram must not stop the daemon."""
         if not self.address:

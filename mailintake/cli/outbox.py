@@ -51,10 +51,12 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in rows:
         when = with_offset(_instant(row["created_at"])) or "-"
+        # Addresses, subjects and server replies come from mail: shown escaped (issue 10).
+        to, subject = terminal.safe(row["to"]), terminal.safe(row["subject"] or "")
         print(f"#{row['id']:<6} {row['status']:<8} {when}  {row['attempts']:>3}x  "
-              f"{row['ticket'] or '-':<11} {row['to']:<32} {row['subject'] or ''}")  # fmt: skip
+              f"{row['ticket'] or '-':<11} {to:<32} {subject}")  # fmt: skip
         if row["last_error"] and row["status"] != "sent":
-            print(f"{'':8}{row['last_error'].splitlines()[0][:120]}")
+            print(f"{'':8}{terminal.safe(row['last_error'].splitlines()[0][:120])}")
     if not rows:
         print("outbox is empty" if args.status is None else f"no {args.status} mail")
     return 0

@@ -83,13 +83,19 @@ def as_csv(
     return out.getvalue()
 
 
-def as_excel(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    """CSV for Polish Excel: BOM, `;`, CRLF, Polish headers, "2026-12-02 16:00", "31,1"."""
+def as_excel(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], *, for_terminal: bool = False
+) -> str:
+    """CSV for Polish Excel: BOM, `;`, CRLF, Polish headers, "2026-12-02 16:00", "31,1";
+    `for_terminal` (stdout is a tty): control characters shown escaped, as in `as_csv`."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow([HEADERS_PL.get(c, c) for c in columns])
     for row in rows:
-        writer.writerow([_excel_cell(c, row[c]) for c in columns])
+        cells = [_excel_cell(c, row[c]) for c in columns]
+        if for_terminal:
+            cells = [terminal.safe(c) if isinstance(c, str) else c for c in cells]
+        writer.writerow(cells)
     return EXCEL_BOM + out.getvalue()
 
 

@@ -221,6 +221,6 @@ def render(
     if fmt == "csv":
         return reportfmt.as_csv(COLUMNS[which], rows, for_terminal=tty)
     if fmt == "excel":
-        return reportfmt.as_excel(COLUMNS[which], rows)
+        return reportfmt.as_excel(COLUMNS[which], rows, for_terminal=tty)
     title = f"{TITLES[which]} ({reportfmt.when(as_utc(now))})\n\n"
     return title + reportfmt.as_table(COLUMNS[which], rows, width=width)

@@ -43,6 +43,13 @@ def handle_staff_mail(session: Session, app: App, msg: Incoming) -> Outcome:
     try:
         command = staffcmd.parse_command(mail.subject, prefix=app.settings.ticket_prefix)
         _refuse_if_quoted(session, app, msg, command)
+        if disputed := threads.thread_disagrees(session, app, mail):
+            named, threaded = disputed
+            raise Refusal(
+                f"temat wskazuje {named}, a wiadomość odpowiada na {threaded}; wyślij polecenie "
+                f"w nowej wiadomości do jednego zgłoszenia (the subject names {named} but the "
+                f"mail answers {threaded}: send the command in a new mail naming one ticket)"
+            )
         if command.action is Action.RELAY and notices.answers_staff_only(session, app, mail):
             return _internal_reply(session, app, msg, ticket)
         return _run(Job(session, app, msg, command, ticket))

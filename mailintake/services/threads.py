@@ -33,6 +33,24 @@ def find_ticket(session: Session, app: App, mail: ParsedMail) -> db.Ticket | Non
     return None
 
 
+def thread_disagrees(session: Session, app: App, mail: ParsedMail) -> tuple[str, str] | None:
+    """(the subject's key, the thread's key) when they name two unrelated tickets, else None.
+
+    DKIM signs only the headers present when a mail was signed, so a replayed staff mail
+    may carry an added `In-Reply-To`/`References` aiming its command elsewhere (issue 10):
+    such a command must not run. A ticket merged into the other (`duplicate_of`) agrees.
+    """
+    named = ticket_from_subject(session, app, mail.subject)
+    threaded = db.ticket_by_message_ids(session, mail.thread_ids) or ticket_from_our_ids(
+        session, app, mail.thread_ids
+    )
+    if named is None or threaded is None or named.key == threaded.key:
+        return None
+    if threaded.key == named.duplicate_of or named.key == threaded.duplicate_of:
+        return None
+    return named.key or "", threaded.key or ""
+
+
 def ticket_we_mailed(session: Session, ids: tuple[str, ...]) -> db.Ticket | None:
     """The ticket of a message we actually sent among `ids` (its `message` row, direction out).
 

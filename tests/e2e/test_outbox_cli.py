@@ -74,3 +74,13 @@ def test_outbox_retry_all_sends_everything_that_waited(tmp_path, smtp_server):
     assert out.splitlines()[-1] == "sent 3, failed 0, still waiting 0"
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
         "k0@example.pl", "k1@example.pl", "k2@example.pl"]  # fmt: skip
+
+
+def test_outbox_list_shows_a_clients_subject_with_its_control_characters_escaped(tmp_path):
+    """A subject that would clear the screen or reverse the line is shown escaped (issue 10)."""
+    state = tmp_path / "state"
+    hostile = "Awaria \x1b[2J\x9b31m x\u202egpj.exe"
+    cli(state, "ingest", "-", stdin=client_mail(body=INCOMPLETE_BODY, subject=hostile))
+    text = cli(state, "outbox", "list").stdout.decode()
+    assert not any(c in text for c in ("\x1b", "\x9b", "\u202e")), text.encode()
+    assert "\\x1b[2J" in text

@@ -124,6 +124,17 @@ def test_the_genuine_staff_command_still_runs(desk):
     assert desk.ticket(key)["status"] == "ZAMKNIETY"
 
 
+@pytest.mark.parametrize("thread", ["in_reply_to", "references"])
+def test_a_command_whose_thread_names_another_ticket_than_its_subject_runs_nothing(desk, thread):
+    """DKIM signs only the headers present when signing: an `In-Reply-To` added to a
+    genuine `[LOG-1] [ANALIZA]` must not aim the command at another ticket."""
+    first, second = desk.open(), desk.open()
+    forged = f"{second}.forged@log-systems.com"
+    aimed = {"in_reply_to": forged} if thread == "in_reply_to" else {"references": [forged]}
+    assert desk.run(staff_mail(f"[{first}] [ZAMKNIJ]", **aimed)) == {"refused": 1}
+    assert [desk.ticket(k)["status"] for k in (first, second)] == ["ANALIZA", "ANALIZA"]
+
+
 def test_an_address_hidden_in_the_display_name_is_never_the_sender(tmp_path, dovecot, smtp_server):
     """Exchange mode: an intern's mail whose encoded name says anna.nowak@ runs no command."""
     d = Desk(tmp_path, dovecot, smtp_server, staff_auth="exchange")
@@ -302,3 +313,29 @@ def test_logs_inside_an_attached_message_count_for_the_ticket(desk):
     ticket = desk.ticket(desk.keys()[-1])
     assert "LOGSystem_logs.zip" in ticket["fields"]["logs"]
     assert ticket["status"] == "ANALIZA"
+
+
+@pytest.mark.parametrize("wrapping", ["message/rfc822 in base64", "an .eml as octet-stream"])
+def test_logs_inside_an_attached_message_count_however_it_is_wrapped(desk, wrapping):
+    """Mailers base64 an attached message (RFC 2046 forbids it) or send an .eml as a plain
+    file: the message is still read, named by its subject, and its logs count."""
+    import base64
+
+    inner = client_mail(
+        body=COMPLETE_BODY, attachments=logs_attachment(), subject="Raport zakończony błędem"
+    )
+    ctype = "message/rfc822" if wrapping.startswith("message") else "application/octet-stream"
+    encoded = base64.encodebytes(inner).decode().replace("\n", "\r\n")
+    raw = (
+        f"From: Jan Kowalski <{CLIENT}>\r\nTo: support@log-systems.com\r\n"
+        "Subject: Fwd: Raport\r\nMessage-ID: <fwd-b64@example.pl>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nW załączniku.\r\n"
+        f"--b\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: base64\r\n"
+        'Content-Disposition: attachment; filename="Raport.eml"\r\n\r\n'
+        f"{encoded}--b--\r\n"
+    ).encode()
+    assert desk.run(raw) == {"created": 1}
+    ticket = desk.ticket(desk.keys()[-1])
+    assert "LOGSystem_logs.zip" in ticket["fields"]["logs"]
+    assert any(a["filename"] == "Raport zakończony błędem.eml" for a in ticket["attachments"])

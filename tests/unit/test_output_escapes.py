@@ -45,3 +45,6 @@ def test_csv_on_a_terminal_is_escaped_but_a_file_gets_the_data() -> None:
     shown = reportfmt.as_csv(["subject"], rows, for_terminal=True)
     assert not any(c in shown for c in RAW), shown.encode()
     assert HOSTILE in reportfmt.as_csv(["subject"], rows)
+    shown = reportfmt.as_excel(["subject"], rows, for_terminal=True)
+    assert not any(c in shown for c in RAW), shown.encode()
+    assert HOSTILE in reportfmt.as_excel(["subject"], rows)

@@ -570,3 +570,14 @@ def test_large_message_path_gives_the_normal_result_on_the_corpus(
     monkeypatch.setattr(large, "LARGE_MESSAGE_BYTES", 0)
     monkeypatch.setattr(large, "_LARGE_PART_BYTES", 0)
     assert results() == normal
+
+
+def test_a_tag_with_endless_attributes_keeps_the_text_around_it() -> None:
+    """Attributes are never shown: a tag that runs on is read as the bare tag (issue 10)."""
+    from mailintake.adapters.parse import html_to_text
+
+    long_tag = "<p " + 'a="1" ' * 2000 + ">"
+    assert html_to_text(f"Dzień dobry{long_tag}awaria</p><p>Jan</p>") == (
+        "Dzień dobry\n\nawaria\n\nJan"
+    )
+    assert html_to_text("<div>tekst</div><p " + "a " * 2000) == "tekst"

@@ -23,6 +23,10 @@ _PARAGRAPH = frozenset(
     {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre", "table", "ul"}
 )
 _SKIP = {"script", "style", "head", "title", "template", "noscript"}
+# A tag whose attributes run over this many characters loses them before parsing:
+# html.parser builds every attribute as a Python tuple (4 million cost 2 GB; issue 10),
+# and none is ever shown. Linear: each scan stops at the next `<` or `>`.
+_LONG_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)[^<>]{1024,}(?:>|(?=<)|\Z)")
 
 
 class _TextMaker(HTMLParser):
@@ -91,7 +95,7 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML body; script, style and head are dropped."""
     maker = _TextMaker()
     try:
-        maker.feed(html)
+        maker.feed(_LONG_TAG.sub(r"<\1>", html))
         maker.close()
     except Exception:  # noqa: BLE001 - html.parser rarely raises; keep what we have
         pass

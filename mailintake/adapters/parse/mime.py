@@ -15,9 +15,12 @@ message means, or raise: a part that fails is skipped and recorded in
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import email.policy
 import io
+import quopri
 import re
 from email.generator import BytesGenerator
 from email.message import Message
@@ -97,16 +100,16 @@ class Body:
     def _visit(self, part: Message, depth: int) -> None:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global") and part.is_multipart():
-            self._attach_message(part, depth)
+            self._attach_message(part, depth, _transfer_decoded(part, self.defects))
         elif ctype.startswith("message/") and part.is_multipart():
             self._attach_report(part, ctype)
         elif part.is_multipart():
-            for sub in _subparts(part):
+            for sub in subparts(part):
                 self.walk(sub, depth + 1)
         else:
-            self._visit_leaf(part, ctype)
+            self._visit_leaf(part, ctype, depth)
 
-    def _visit_leaf(self, part: Message, ctype: str) -> None:
+    def _visit_leaf(self, part: Message, ctype: str, depth: int) -> None:
         # The file name is read once (issue 7); the charset hint only matters
         # for raw 8-bit parameters, so only then is the hint-free name read apart.
         notes: list[str] = []
@@ -114,6 +117,8 @@ class Body:
         bare = part_filename(part, None, None) if has_8bit_params(part) else name
         if is_tnef(ctype, bare):
             self._unpack_tnef(part)
+        elif (enclosed := _eml_file(part, ctype, name, self.defects)) is not None:
+            self._attach_message(part, depth, enclosed)
         elif ctype.startswith("multipart/"):
             # RFC 2046 §5.1.1 boundary missing or wrong: the parser could not split it.
             self.defects.append(f"{ctype} not split (bad boundary): kept as text")
@@ -149,13 +154,14 @@ class Body:
             )
         )
 
-    def _attach_message(self, part: Message, depth: int) -> None:
+    def _attach_message(self, part: Message, depth: int, inner: Message | None = None) -> None:
         """RFC 2046 §5.2.1: keep the enclosed message whole, as a `.eml` file, and its files.
 
         The files inside (a client's logs forwarded by a colleague) are also listed,
-        marked `enclosed`, so they count for the ticket (issue 10).
+        marked `enclosed`, so they count for the ticket (issue 10). `inner` is the message
+        when it had to be read apart (base64 around it, or an `.eml` sent as a file).
         """
-        inner = _subparts(part)[0]
+        inner = inner or subparts(part)[0]
         subject = one_line(header_text(inner, "subject", self.defects, self.hint))
         stem = subject or described_name(part, "") or "message"
         self.attachments.append(
@@ -192,7 +198,7 @@ class Body:
             self.attachments.append(Attachment("winmail.dat", part.get_content_type(), data))
 
 
-def _subparts(part: Message) -> list[Message]:
+def subparts(part: Message) -> list[Message]:
     """The parts of a multipart `part`: the parser makes every one a `Message`."""
     return [sub for sub in part.get_payload() if isinstance(sub, Message)]
 
@@ -215,6 +221,39 @@ def _named(part: Message, name: str | None) -> bool:
     """A text part with a file name or `attachment` disposition is a file, not the body."""
     disposition = (part.get_content_disposition() or "").lower()
     return disposition == "attachment" or bool(name)
+
+
+def _transfer_decoded(part: Message, defects: list[str]) -> Message | None:
+    """The enclosed message of a message/rfc822 part sent base64 or quoted-printable.
+
+    RFC 2046 §5.2.1 allows only 7bit, 8bit or binary there, so the parser read the
+    encoded lines as the message; mailers do it anyway. None when the part is not encoded.
+    """
+    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if encoding not in ("base64", "quoted-printable"):
+        return None
+    text = _flatten(subparts(part)[0], b"\n", defects)
+    try:
+        if encoding == "base64":
+            data = base64.b64decode(b"".join(text.split()), validate=False)
+        else:
+            data = quopri.decodestring(text)
+    except (binascii.Error, ValueError) as exc:
+        defects.append(f"enclosed message not decodable ({encoding}): {exc}")
+        return None
+    defects.append(f"enclosed message sent {encoding} (RFC 2046 §5.2.1): decoded")
+    return email.message_from_bytes(data)
+
+
+def _eml_file(part: Message, ctype: str, name: str | None, defects: list[str]) -> Message | None:
+    """A message sent as a plain file (`Raport.eml`, application/octet-stream), else None."""
+    if ctype != "application/octet-stream" or not (name or "").lower().endswith(".eml"):
+        return None
+    data = _payload(part, defects)
+    head = email.message_from_bytes(data[:65536])
+    if not (head.get("from") or head.get("subject")):
+        return None
+    return email.message_from_bytes(data)
 
 
 def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
