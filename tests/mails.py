@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 
 SAMPLE_LOG = b"2026-11-26 10:00:01 ERROR ReportService: NullReferenceException\r\n" * 20
 
@@ -74,3 +74,24 @@ def client_mail(
 
 def logs_attachment() -> list[tuple[str, str, bytes]]:
     return [("LOGSystem_logs.zip", "application/zip", b"PK\x03\x04" + SAMPLE_LOG)]
+
+
+def delivery_status_for(ours: EmailMessage, recipient: str) -> bytes:
+    """A real RFC 3464 report from Postfix's MAILER-DAEMON returning `ours` to us:
+    `recipient` is unknown (5.1.1), our message's headers are enclosed."""
+    headers = "".join(f"{k}: {v}\r\n" for k, v in ours.items())
+    return (
+        "From: MAILER-DAEMON@mx.example.pl (Mail Delivery System)\r\n"
+        f"To: {ours['From']}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: {make_msgid(domain='mx.example.pl')}\r\n"
+        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.pl\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}--B--\r\n"
+    ).encode()

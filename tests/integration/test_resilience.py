@@ -15,7 +15,6 @@ import threading
 import time
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from hashlib import sha256
 
 import pytest
@@ -29,7 +28,7 @@ from mailintake.services import outbox
 from tests import tnef
 from tests.apps import make_app
 from tests.corpus import CORPUS
-from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail
+from tests.mails import COMPLETE_BODY, INCOMPLETE_BODY, client_mail, delivery_status_for
 
 pytestmark = pytest.mark.dovecot
 
@@ -140,32 +139,12 @@ def test_a_dumb_auto_responder_is_stopped_by_the_per_sender_cap(tmp_path, doveco
 # --- bounces ----------------------------------------------------------------------------------
 
 
-def _dsn_for(ours: EmailMessage) -> bytes:
-    """A real RFC 3464 report from Postfix's MAILER-DAEMON returning one of our messages."""
-    headers = "".join(f"{k}: {v}\r\n" for k, v in ours.items())
-    return (
-        "From: MAILER-DAEMON@mx.example.pl (Mail Delivery System)\r\n"
-        f"To: {ours['From']}\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        f"Message-ID: {make_msgid(domain='mx.example.pl')}\r\n"
-        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\n"
-        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.example.pl\r\n\r\n"
-        f"Final-Recipient: rfc822; {CLIENT}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
-        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}--B--\r\n"
-    ).encode()
-
-
 def test_a_dsn_for_our_reply_fails_the_outbox_row_and_flags_the_ticket(desk):
     """A bounce of our reply: outbox row failed, ticket flagged, staff told, no ticket, no answer."""
     desk.deliver(client_mail(body=INCOMPLETE_BODY))
     desk.run_once()
     [ours] = desk.to(CLIENT)
-    desk.deliver(_dsn_for(ours))
+    desk.deliver(delivery_status_for(ours, CLIENT))
     assert desk.run_once().outcomes == {"bounce": 1}
     [ticket] = desk.rows(db.Ticket)
     assert ticket.flagged and CLIENT in ticket.flag_reason

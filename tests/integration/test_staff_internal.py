@@ -12,7 +12,7 @@ import pytest
 from mailintake.services import views
 from tests.apps import make_app
 from tests.desk import CLIENT, OWN, STAFF, Desk, running_desk, text_of
-from tests.mails import client_mail
+from tests.mails import client_mail, delivery_status_for
 
 pytestmark = pytest.mark.dovecot
 
@@ -77,7 +77,7 @@ def test_an_untagged_reply_to_a_bounce_alert_is_a_note(desk):
     key = desk.open()
     [ours] = desk.to(CLIENT)
     sent = desk.sent
-    desk.run(_dsn_for(ours))
+    desk.run(delivery_status_for(ours, CLIENT))
     [alert] = desk.to(STAFF, sent)
     sent = desk.sent
     desk.staff(f"RE: {alert['Subject']}", in_reply_to=alert["Message-ID"][1:-1])
@@ -95,25 +95,6 @@ def test_a_reply_to_a_notice_of_client_mail_still_reaches_the_client(desk):
     desk.staff(f"RE: {notice['Subject']}", in_reply_to=notice["Message-ID"][1:-1])
     [relay] = desk.mails(sent)
     assert relay["To"] == CLIENT and OWN in text_of(relay)
-
-
-def _dsn_for(ours) -> bytes:
-    """An RFC 3464 report from Postfix's MAILER-DAEMON returning one of our messages."""
-    headers = "".join(f"{k}: {v}\r\n" for k, v in ours.items())
-    return (
-        "From: MAILER-DAEMON@mx.example.pl (Mail Delivery System)\r\n"
-        f"To: {ours['From']}\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: <dsn.1@mx.example.pl>\r\n"
-        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.example.pl\r\n\r\n"
-        f"Final-Recipient: rfc822; {CLIENT}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
-        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}--B--\r\n"
-    ).encode()
 
 
 # -- 1b. staff-only notices go to current staff only --------------------------------------
