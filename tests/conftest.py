@@ -68,7 +68,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """The outcome of each corpus test: its first non-pass, else passed after the call."""
+    """The outcome of each corpus test: its first non-pass, else passed after the call.
+
+    Under pytest-xdist the controller collects nothing: its tests are known by the
+    `corpus` keyword of the reports the workers send back."""
+    if "corpus" in report.keywords:
+        _corpus_tests.add(report.nodeid)
     if report.nodeid not in _corpus_tests or _corpus_outcomes.get(report.nodeid) in (
         "failed",
         "skipped",
