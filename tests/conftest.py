@@ -99,6 +99,8 @@ def corpus_summary() -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    if hasattr(terminalreporter.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller sums up every worker's reports
     line = corpus_summary()
     if line is None:
         return
