@@ -2,9 +2,9 @@
 
 Owns: one module per use case — intake (`intake`, `clientmail`, `staff`,
 `staffcommands`, `registration`, `duplicates`), tickets over time (`lifecycle`,
-`sweeps`), mail out (`outbox`, `outboxops`, `notices`, `staffnotice`, `alerts`),
+`sweeps`), mail out (`outbox`, `outboxclaims`, `outboxops`, `notices`, `staffnotice`, `alerts`),
 reading (`reports`, `reportfmt`, `digest`, `trend`, `views`, `export`) and held
-mail (`quarantine`) — and the steps they share (`guard`, `holding`, `deployment`,
+mail (`quarantine`) — and the steps they share (`guard`, `seen`, `holding`, `deployment`,
 `threads`, `completion`, `tickets`, `staffjob`, `outcome`). Entry points called by
 the daemon or the CLI open their own transactions; shared steps work inside the
 caller's session. Services get an `App` (`mailintake.app`) and must not import
