@@ -249,3 +249,24 @@ def test_millions_of_lines_are_refused_with_the_reason():
     """5,000,000 bare CRs (each a line to the stdlib parser): refused, not 400 MB of lines."""
     with pytest.raises(UnparseableMail, match="lines"):
         parse(message("Subject: x", "a\r" * 5_000_000))
+
+
+def test_an_encoded_enclosed_message_over_the_shape_limits_is_kept_as_a_file_unread() -> None:
+    """A base64 message/rfc822 decodes to bytes the outer bounds never saw: the same limits
+    apply before it is read, and over them it stays a file with the reason (issue 10)."""
+    import base64
+
+    from mailintake.adapters.parse.bounds import MAX_LINES
+
+    inner = b"From: a@example.pl\r\nSubject: x\r\n\r\n" + b"\r" * (MAX_LINES + 10)
+    encoded = base64.encodebytes(inner).decode().replace("\n", "\r\n")
+    raw = (
+        "From: Jan <jan@example.pl>\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nW załączniku.\r\n--b\r\n"
+        "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        f"{encoded}--b--\r\n"
+    ).encode()
+    mail = parse(raw)
+    assert any("not read" in d for d in mail.defects), mail.defects
+    assert [a.filename for a in mail.attachments] == ["message.eml"]

@@ -25,6 +25,7 @@ import re
 from email.generator import BytesGenerator
 from email.message import Message
 
+from mailintake.adapters.parse.bounds import check_bounds
 from mailintake.adapters.parse.charsets import decode_bytes
 from mailintake.adapters.parse.defects import add_defect
 from mailintake.adapters.parse.filenames import sanitize_filename
@@ -242,6 +243,16 @@ def _transfer_decoded(part: Message, defects: list[str]) -> Message | None:
         defects.append(f"enclosed message not decodable ({encoding}): {exc}")
         return None
     defects.append(f"enclosed message sent {encoding} (RFC 2046 §5.2.1): decoded")
+    return _read_enclosed(data, defects)
+
+
+def _read_enclosed(data: bytes, defects: list[str]) -> Message | None:
+    """`data` as a message, within the limits the whole mail was held to (`bounds`);
+    None, with the reason as a defect, when it is over them (it stays a file, unread)."""
+    over = check_bounds(data)
+    if over is not None:
+        defects.append(f"enclosed message {over}")
+        return None
     return email.message_from_bytes(data)
 
 
@@ -253,7 +264,7 @@ def _eml_file(part: Message, ctype: str, name: str | None, defects: list[str]) -
     head = email.message_from_bytes(data[:65536])
     if not (head.get("from") or head.get("subject")):
         return None
-    return email.message_from_bytes(data)
+    return _read_enclosed(data, defects)
 
 
 def _flatten(part: Message, linesep: bytes, defects: list[str]) -> bytes:
